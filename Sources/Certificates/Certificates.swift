@@ -1,0 +1,2 @@
+// Certificates module: see ../shared/DESIGN.md.
+import COpenSSLShims

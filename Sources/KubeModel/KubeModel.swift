@@ -1,0 +1,1 @@
+// KubeModel module: see ../shared/DESIGN.md.

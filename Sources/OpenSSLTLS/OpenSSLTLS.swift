@@ -1,0 +1,2 @@
+// OpenSSLTLS module: see ../shared/DESIGN.md.
+import COpenSSLShims

@@ -1,0 +1,1 @@
+// Rules module: see ../shared/DESIGN.md.

@@ -1,0 +1,1 @@
+// Webhook module: see ../shared/DESIGN.md.

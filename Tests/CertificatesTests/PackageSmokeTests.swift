@@ -1,0 +1,4 @@
+import Testing
+@testable import Certificates
+
+@Test func moduleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import KubeModel
+
+@Test func moduleLinks() { #expect(Bool(true)) }

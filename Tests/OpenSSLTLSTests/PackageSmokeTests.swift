@@ -1,0 +1,4 @@
+import Testing
+@testable import OpenSSLTLS
+
+@Test func moduleLinks() { #expect(Bool(true)) }

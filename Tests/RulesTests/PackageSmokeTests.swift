@@ -1,0 +1,4 @@
+import Testing
+@testable import Rules
+
+@Test func moduleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import Webhook
+
+@Test func moduleLinks() { #expect(Bool(true)) }
