@@ -1,1 +1,0 @@
-// Rules module: see ../shared/DESIGN.md.
