@@ -1,0 +1,62 @@
+import Foundation
+
+/// The metadata every rule reads. Decoded tolerantly: a value of the wrong type is kept aside
+/// (`malformedAnnotations`) so a rule can report it at its path instead of failing the object.
+public struct ObjectMeta: Sendable, Hashable {
+    public var name: String?
+    public var namespace: String?
+    public var labels: [String: String]
+    public var annotations: [String: String]
+    /// Annotation entries whose value is not a string (`nginx.org/policies: 1`).
+    public var malformedAnnotations: [String: JSONValue]
+
+    public init(name: String? = nil, namespace: String? = nil, labels: [String: String] = [:],
+                annotations: [String: String] = [:], malformedAnnotations: [String: JSONValue] = [:]) {
+        self.name = name
+        self.namespace = namespace
+        self.labels = labels
+        self.annotations = annotations
+        self.malformedAnnotations = malformedAnnotations
+    }
+
+    public init(_ value: JSONValue?) {
+        self.init()
+        guard let value else { return }
+        name = value["name"]?.stringValue
+        namespace = value["namespace"]?.stringValue
+        for (k, v) in value["labels"]?.objectValue ?? [:] {
+            if let s = v.stringValue { labels[k] = s }
+        }
+        for (k, v) in value["annotations"]?.objectValue ?? [:] {
+            if let s = v.stringValue { annotations[k] = s } else { malformedAnnotations[k] = v }
+        }
+    }
+}
+
+/// Any Kubernetes object: its type, metadata, and the raw document the typed views read from.
+public struct KubeObject: Sendable, Hashable {
+    public var apiVersion: String
+    public var kind: String
+    public var metadata: ObjectMeta
+    public var raw: JSONValue
+
+    /// `nil` when `value` is not an object with string `apiVersion` and `kind`.
+    public init?(_ value: JSONValue) {
+        guard case .object = value,
+              let apiVersion = value["apiVersion"]?.stringValue,
+              let kind = value["kind"]?.stringValue
+        else { return nil }
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.metadata = ObjectMeta(value["metadata"])
+        self.raw = value
+    }
+
+    /// The API group (`k8s.nginx.org`), empty for the core group.
+    public var group: String {
+        guard let slash = apiVersion.firstIndex(of: "/") else { return "" }
+        return String(apiVersion[..<slash])
+    }
+
+    public var name: String { metadata.name ?? "" }
+}
