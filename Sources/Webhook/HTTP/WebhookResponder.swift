@@ -1,0 +1,171 @@
+import Foundation
+import Hummingbird
+import KubeModel
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import Rules
+
+/// The webhook's HTTP surface: `POST /validate`, `GET /healthz`, `GET /readyz`.
+///
+/// A thin transport around `AdmissionReviewer`: it enforces the HTTP contract (method, media type,
+/// size, deadline), decodes the review, and encodes the answer. Every error is a JSON `Status`,
+/// never a crash or a 500.
+public struct WebhookResponder: HTTPResponder {
+    public typealias Context = BasicRequestContext
+
+    /// The API server never sends more than 3 MiB of object (etcd's limit is 1.5 MiB per object,
+    /// and UPDATE carries two); 7 MiB leaves room and still bounds memory per request.
+    public static let maxBodySize = 7 * 1024 * 1024
+
+    let reviewer: AdmissionReviewer
+    let clusterView: ClusterView
+    let readiness: Readiness
+    let metrics: WebhookMetrics
+    let auditLog: AuditLog
+
+    public init(reviewer: AdmissionReviewer, clusterView: ClusterView, readiness: Readiness,
+                metrics: WebhookMetrics, auditLog: AuditLog) {
+        self.reviewer = reviewer
+        self.clusterView = clusterView
+        self.readiness = readiness
+        self.metrics = metrics
+        self.auditLog = auditLog
+    }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        switch request.uri.path {
+        case "/validate":
+            return await validate(request)
+        case "/healthz":
+            guard request.method == .get || request.method == .head else { return Self.methodNotAllowed("GET, HEAD") }
+            return Self.text(.ok, "ok\n")
+        case "/readyz":
+            guard request.method == .get || request.method == .head else { return Self.methodNotAllowed("GET, HEAD") }
+            if let reason = readiness.notReadyReason { return Self.text(.serviceUnavailable, "not ready: \(reason)\n") }
+            return Self.text(.ok, "ok\n")
+        default:
+            return Self.status(.notFound, "no such path \(Self.printable(request.uri.path)); the webhook serves POST /validate")
+        }
+    }
+
+    private func validate(_ request: Request) async -> Response {
+        guard request.method == .post else {
+            metrics.recordRejected(status: 405)
+            return Self.methodNotAllowed("POST")
+        }
+        guard Self.isJSON(request.headers[.contentType]) else {
+            metrics.recordRejected(status: 415)
+            return Self.status(.unsupportedMediaType, "Content-Type must be application/json")
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maxBodySize {
+            metrics.recordRejected(status: 413)
+            return Self.status(.contentTooLarge, "request body of \(length) bytes exceeds the limit of \(Self.maxBodySize) bytes")
+        }
+        let deadline = Self.requestTimeout(request.uri.queryParameters["timeout"].map(String.init))
+        metrics.requestStarted()
+        defer { metrics.requestFinished() }
+        let start = ContinuousClock.now
+        do {
+            let body = try await Self.withDeadline(deadline) {
+                try await request.body.collect(upTo: Self.maxBodySize)
+            }
+            let admission: AdmissionRequest
+            do {
+                admission = try AdmissionReview.decodeRequest(from: Data(buffer: body, byteTransferStrategy: .noCopy))
+            } catch {
+                metrics.recordRejected(status: 400)
+                return Self.status(.badRequest, error.description)
+            }
+            let outcome = reviewer.review(admission, snapshot: clusterView.snapshot)
+            let elapsed = ContinuousClock.now - start
+            metrics.recordReview(request: admission, mode: reviewer.mode, outcome: outcome, duration: elapsed)
+            auditLog.record(request: admission, mode: reviewer.mode, outcome: outcome)
+            return Self.json(.ok, AdmissionReview(response: outcome.response))
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            metrics.recordRejected(status: 413)
+            return Self.status(.contentTooLarge, "request body exceeds the limit of \(Self.maxBodySize) bytes")
+        } catch is DeadlineExceeded {
+            metrics.recordRejected(status: 504)
+            return Self.status(.gatewayTimeout, "request body not received within the API server's timeout")
+        } catch {
+            metrics.recordRejected(status: 400)
+            return Self.status(.badRequest, "could not read the request body")
+        }
+    }
+
+    // MARK: - HTTP helpers
+
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        return mediaType == "application/json"
+    }
+
+    /// Parses the API server's `?timeout=` (a Go duration such as `10s` or `500ms`), capped at 30 s.
+    static func requestTimeout(_ value: String?) -> Duration {
+        let fallback = Duration.seconds(30)
+        guard let value, !value.isEmpty else { return fallback }
+        let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000_001), ("µs", 0.000_001), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where value.hasSuffix(suffix) {
+            guard let number = Double(value.dropLast(suffix.count)), number > 0 else { return fallback }
+            return min(fallback, .nanoseconds(Int64(number * scale * 1e9)))
+        }
+        return fallback
+    }
+
+    struct DeadlineExceeded: Error {}
+
+    static func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw DeadlineExceeded()
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw DeadlineExceeded() }
+            return first
+        }
+    }
+
+    /// Paths are echoed in errors: keep them short and printable.
+    static func printable(_ path: String) -> String {
+        String(path.prefix(100).map { $0.isASCII && !$0.isNewline ? $0 : "?" })
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func methodNotAllowed(_ allow: String) -> Response {
+        var response = status(.methodNotAllowed, "method not allowed; use \(allow)")
+        response.headers[.allow] = allow
+        return response
+    }
+
+    /// A Kubernetes-style `Status` object, so clients that speak the API read the error.
+    static func status(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        json(status, ErrorStatus(message: message, reason: status.reasonPhrase.replacingOccurrences(of: " ", with: ""), code: status.code))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data(#"{"message":"encoding failed"}"#.utf8)
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+}
+
+struct ErrorStatus: Encodable {
+    let apiVersion = "v1"
+    let kind = "Status"
+    let status = "Failure"
+    let message: String
+    let reason: String
+    let code: Int
+}

@@ -1,0 +1,36 @@
+import KubeModel
+import Logging
+import Rules
+
+/// Writes one JSON line per review that has findings, in every mode: the record an audit-mode
+/// rollout is judged by. Holds no object content: Secret data never reaches the log.
+public struct AuditLog: Sendable {
+    let logger: Logger
+
+    public init(logger: Logger) { self.logger = logger }
+
+    public func record(request: AdmissionRequest, mode: ReviewMode, outcome: AdmissionReviewer.Outcome) {
+        guard !outcome.evaluation.findings.isEmpty || !outcome.evaluation.skippedStateRules.isEmpty else { return }
+        let findings: [Logger.Metadata.Value] = outcome.evaluation.findings.map {
+            .dictionary([
+                "rule": .string($0.rule.rawValue), "severity": .string($0.severity.rawValue),
+                "field": .string($0.field.description), "message": .string($0.message),
+            ])
+        }
+        logger.info("admission review", metadata: [
+            "audit": "true",
+            "uid": .string(request.uid),
+            "kind": .string(request.kind.kind),
+            "namespace": .string(request.namespace ?? ""),
+            "name": .string(request.name ?? ""),
+            "operation": .string(request.operation.rawValue),
+            "user": .string(request.userInfo.username ?? ""),
+            "dryRun": .string((request.dryRun ?? false) ? "true" : "false"),
+            "mode": .string(mode.rawValue),
+            "decision": .string(outcome.decision.rawValue),
+            "allowed": .string(outcome.response.allowed ? "true" : "false"),
+            "findings": .array(findings),
+            "skippedStateRules": .array(outcome.evaluation.skippedStateRules.map { .string($0.rawValue) }),
+        ])
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import KubeModel
+import Prometheus
+import Rules
+
+/// The Prometheus metrics of the webhook, served in text format on `--metrics-port`.
+///
+/// A registry of its own (not the global `MetricsSystem`) keeps tests and several servers in one
+/// process independent.
+public final class WebhookMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+
+    /// Up to 10 s: the API server's longest webhook timeout is 30 s, its default 10 s.
+    static let latencyBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+    ]
+
+    private let inFlight: Gauge
+    private let handshakeFailures: Counter
+    private let certificateReloads: Gauge
+    private let certificateExpiry: Gauge
+    private let ready: Gauge
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        inFlight = registry.makeGauge(descriptor: Self.name("requests_in_flight", "", "AdmissionReview requests being handled."))
+        handshakeFailures = registry.makeCounter(descriptor: Self.name("tls_handshake_failures", "total", "TLS handshakes that failed."))
+        certificateReloads = registry.makeGauge(descriptor: Self.name("certificate_reloads", "total", "Serving certificate reloads since start."))
+        certificateExpiry = registry.makeGauge(descriptor: Self.name("certificate_expiry", "timestamp_seconds", "notAfter of the serving certificate (Unix time)."))
+        ready = registry.makeGauge(descriptor: Self.name("ready", "", "1 when the webhook reports ready."))
+    }
+
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mtls_guard", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    /// Records one answered AdmissionReview.
+    public func recordReview(request: AdmissionRequest, mode: ReviewMode, outcome: AdmissionReviewer.Outcome, duration: Duration) {
+        let labels = [
+            ("kind", request.kind.kind), ("operation", request.operation.rawValue),
+            ("decision", outcome.decision.rawValue), ("mode", mode.rawValue),
+            ("dry_run", (request.dryRun ?? false) ? "true" : "false"),
+        ]
+        registry.makeCounter(descriptor: Self.name("requests", "total", "AdmissionReview requests answered."), labels: labels).increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.name("request_duration", "seconds", "Time to answer an AdmissionReview."),
+            labels: [("kind", request.kind.kind)], buckets: Self.latencyBuckets
+        ).record(duration)
+        for finding in outcome.evaluation.findings {
+            registry.makeCounter(
+                descriptor: Self.name("findings", "total", "Rule findings by rule and severity."),
+                labels: [("rule", finding.rule.rawValue), ("severity", finding.severity.rawValue)]
+            ).increment()
+        }
+    }
+
+    /// Records a request rejected before review (400, 413, 415...).
+    public func recordRejected(status: Int) {
+        registry.makeCounter(
+            descriptor: Self.name("http_rejected", "total", "Requests answered with an HTTP error before review."),
+            labels: [("code", String(status))]
+        ).increment()
+    }
+
+    public func requestStarted() { inFlight.increment() }
+    public func requestFinished() { inFlight.decrement() }
+    public func handshakeFailed() { handshakeFailures.increment() }
+    public func setReady(_ isReady: Bool) { ready.set(isReady ? Int64(1) : Int64(0)) }
+
+    public func certificateLoaded(notAfter: Date?, reloads: Int) {
+        certificateReloads.set(Double(reloads))
+        if let notAfter { certificateExpiry.set(notAfter.timeIntervalSince1970) }
+    }
+
+    /// The exposition text for `/metrics`.
+    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}

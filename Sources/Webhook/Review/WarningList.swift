@@ -1,0 +1,51 @@
+/// Builds the `warnings` of an AdmissionResponse within the API server's limits.
+///
+/// Kubernetes asks for warnings of at most 120 characters and drops what exceeds its total budget
+/// unpredictably, so this truncates first, predictably: each warning is shortened to
+/// `perWarningLimit` by cutting the message and keeping the field and the rule ID, and the list
+/// stops before `totalLimit` bytes with a last entry saying how many were left out.
+public struct WarningList: Sendable {
+    public static let perWarningLimit = 120
+    public static let totalLimit = 4096
+
+    public private(set) var warnings: [String] = []
+    private var bytes = 0
+    private var omitted = 0
+
+    public init() {}
+
+    /// Adds one warning; an entry that would exceed the total budget is counted as omitted.
+    public mutating func append(_ text: String) {
+        guard omitted == 0 else {
+            omitted += 1
+            return
+        }
+        // Reserve room for the "N more" line so it always fits.
+        let reserve = 64
+        let size = text.utf8.count
+        if bytes + size > Self.totalLimit - reserve {
+            omitted += 1
+            return
+        }
+        warnings.append(text)
+        bytes += size
+    }
+
+    /// The warnings, with a final "N more" entry when some were left out.
+    public func finished() -> [String] {
+        guard omitted > 0 else { return warnings }
+        return warnings + ["\(omitted) more warning\(omitted == 1 ? "" : "s") not shown; run `mtls-guard validate` or see the audit log"]
+    }
+
+    /// `prefix + field: message (rule)`, shortened to `perWarningLimit` characters where the field,
+    /// prefix and rule ID leave room for some of the message.
+    public static func format(prefix: String, field: String, message: String, rule: String) -> String {
+        let head = "\(prefix)\(field): "
+        let tail = " (\(rule))"
+        let full = head + message + tail
+        guard full.count > perWarningLimit else { return full }
+        let room = perWarningLimit - head.count - tail.count - 1
+        guard room >= 16 else { return full }
+        return head + message.prefix(room) + "…" + tail
+    }
+}

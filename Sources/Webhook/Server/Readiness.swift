@@ -1,0 +1,34 @@
+import NIOConcurrencyHelpers
+
+/// What `/readyz` reports: ready once the serving certificate is loaded and the cluster view is
+/// available, and not ready from the moment shutdown begins, so the endpoint is removed from the
+/// Service before the server stops accepting connections.
+public final class Readiness: Sendable {
+    private struct State {
+        var certificateLoaded = false
+        var clusterViewReady = false
+        var shuttingDown = false
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    public init() {}
+
+    public var isReady: Bool {
+        state.withLockedValue { $0.certificateLoaded && $0.clusterViewReady && !$0.shuttingDown }
+    }
+
+    /// Why the webhook is not ready, for the `/readyz` body; `nil` when ready.
+    public var notReadyReason: String? {
+        state.withLockedValue { s in
+            if s.shuttingDown { return "shutting down" }
+            if !s.certificateLoaded { return "serving certificate not loaded" }
+            if !s.clusterViewReady { return "cluster view not ready" }
+            return nil
+        }
+    }
+
+    public func certificateLoaded() { state.withLockedValue { $0.certificateLoaded = true } }
+    public func clusterViewReady() { state.withLockedValue { $0.clusterViewReady = true } }
+    public func beginShutdown() { state.withLockedValue { $0.shuttingDown = true } }
+}

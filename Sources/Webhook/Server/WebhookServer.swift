@@ -1,0 +1,136 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOPosix
+import OpenSSLTLS
+import Rules
+import ServiceLifecycle
+import UnixSignals
+
+/// Everything `mtls-guard serve` needs to run.
+public struct WebhookServerConfiguration: Sendable {
+    public var host = "0.0.0.0"
+    public var port = 8443
+    public var metricsHost = "0.0.0.0"
+    /// `nil` disables the metrics listener.
+    public var metricsPort: Int? = 9090
+    public var certificateFile: String
+    public var privateKeyFile: String
+    /// Require a client certificate signed by this CA (the API server's, `--client-ca`).
+    public var clientCAFile: String?
+    /// With `clientCAFile`: accept only these common names (`--client-cn`).
+    public var clientCommonNames: [String] = []
+    public var minimumTLSVersion: TLSVersion = .tls12
+    public var mode: ReviewMode = .enforce
+    /// Time between readiness turning false and the listener closing, so the endpoint leaves the
+    /// Service before connections are refused.
+    public var shutdownDelay: Duration = .seconds(5)
+    public var idleTimeout: Duration = .seconds(60)
+    public var handshakeTimeout: Duration = .seconds(10)
+    public var certificateCheckInterval: Duration = .seconds(10)
+
+    public init(certificateFile: String, privateKeyFile: String) {
+        self.certificateFile = certificateFile
+        self.privateKeyFile = privateKeyFile
+    }
+}
+
+/// The admission webhook: HTTPS `/validate` on OpenSSL, the metrics port, certificate reload,
+/// and an orderly shutdown (readiness off, delay, drain, exit).
+public struct WebhookServer: Sendable {
+    public let configuration: WebhookServerConfiguration
+    public let settings: @Sendable () -> Settings
+    public let clusterView: ClusterView
+    public let readiness = Readiness()
+    public let metrics = WebhookMetrics()
+    let logger: Logger
+
+    public init(configuration: WebhookServerConfiguration, clusterView: ClusterView,
+                logger: Logger, settings: @escaping @Sendable () -> Settings) {
+        self.configuration = configuration
+        self.clusterView = clusterView
+        self.logger = logger
+        self.settings = settings
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+    public func run() async throws {
+        let metrics = self.metrics
+        var tls = TLSServerConfiguration(certificateChainFile: configuration.certificateFile,
+                                         privateKeyFile: configuration.privateKeyFile)
+        tls.minimumVersion = configuration.minimumTLSVersion
+        tls.handshakeTimeout = TimeAmount(configuration.handshakeTimeout)
+        if let clientCA = configuration.clientCAFile {
+            tls.clientCAFile = clientCA
+            tls.clientCertificateVerification = .require
+        }
+        tls.onHandshakeFailure = { _ in metrics.handshakeFailed() }
+        let provider = try TLSContextProvider(configuration: tls, logger: logger)
+        provider.startWatching(on: MultiThreadedEventLoopGroup.singleton.next(),
+                               every: TimeAmount(configuration.certificateCheckInterval))
+        defer { provider.stopWatching() }
+        readiness.certificateLoaded()
+        let refreshCertificateMetrics: @Sendable () -> Void = {
+            metrics.certificateLoaded(notAfter: provider.certificateNotAfter, reloads: provider.reloadCount)
+        }
+        refreshCertificateMetrics()
+
+        let responder = WebhookResponder(
+            reviewer: AdmissionReviewer(mode: configuration.mode, settings: settings),
+            clusterView: clusterView, readiness: readiness, metrics: metrics,
+            auditLog: AuditLog(logger: logger))
+        let allowedNames = configuration.clientCommonNames.isEmpty ? nil : Set(configuration.clientCommonNames)
+        let idleTimeout = TimeAmount(configuration.idleTimeout)
+        let logger = self.logger
+        let webhookPort = configuration.port
+        let app = Application(
+            responder: responder,
+            server: HTTPServerBuilder { httpResponder in
+                OpenSSLChannel(
+                    HTTP1Channel(responder: httpResponder, configuration: .init(idleTimeout: idleTimeout)),
+                    provider: provider, allowedClientCommonNames: allowedNames)
+            },
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
+            onServerRunning: { channel in
+                logger.info("webhook listening", metadata: [
+                    "address": .string("https://\(channel.localAddress?.description ?? "?")"),
+                    "port": .stringConvertible(channel.localAddress?.port ?? webhookPort),
+                ])
+            },
+            logger: logger)
+        var services: [any Service] = [app]
+        if let metricsPort = configuration.metricsPort {
+            services.append(Application(
+                responder: MetricsResponder(metrics: metrics, readiness: readiness, refresh: refreshCertificateMetrics),
+                configuration: .init(address: .hostname(configuration.metricsHost, port: metricsPort)),
+                onServerRunning: { channel in
+                    logger.info("metrics listening", metadata: [
+                        "address": .string("http://\(channel.localAddress?.description ?? "?")/metrics"),
+                    ])
+                },
+                logger: logger))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: logger))
+        let readiness = self.readiness
+        let delay = configuration.shutdownDelay
+        try await withThrowingDiscardingTaskGroup { tasks in
+            tasks.addTask {
+                for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    // Readiness first: the API server keeps calling until the endpoint is gone.
+                    readiness.beginShutdown()
+                    logger.info("shutdown requested: readiness off, draining after delay", metadata: [
+                        "signal": .string("\(signal)"), "delaySeconds": .stringConvertible(delay.components.seconds),
+                    ])
+                    try? await Task.sleep(for: delay)
+                    await group.triggerGracefulShutdown()
+                    return
+                }
+            }
+            try await group.run()
+            logger.info("shutdown complete")
+            tasks.cancelAll()
+        }
+    }
+}

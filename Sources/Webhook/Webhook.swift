@@ -1,1 +1,0 @@
-// Webhook module: see ../shared/DESIGN.md.

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import KubeModel
+import Rules
+import Webhook
+
+/// `mtls-guard review`: answers one AdmissionReview from stdin exactly as the server would.
+struct ReviewCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "review",
+        abstract: "Answer one AdmissionReview (JSON on stdin) exactly as `serve` would.",
+        discussion: """
+            Exit status: 0 allowed, 1 denied, 2 unreadable input (the JSON error the server would send
+            with HTTP 400 is printed on stdout).
+            """)
+
+    @Option(help: "enforce, warn or audit.")
+    var mode: ReviewMode = .enforce
+    @Option(parsing: .upToNextOption, help: "Manifests (files or directories) that form the cluster view.")
+    var state: [String] = []
+    @OptionGroup var rules: RuleSettingsOptions
+
+    func run() throws {
+        let input = FileHandle.standardInput.readDataToEndOfFile()
+        let request: AdmissionRequest
+        do {
+            request = try AdmissionReview.decodeRequest(from: input)
+        } catch {
+            print(#"{"apiVersion":"v1","code":400,"kind":"Status","message":"\#(Self.escape(error.description))","reason":"BadRequest","status":"Failure"}"#)
+            throw ExitCode(2)
+        }
+        let snapshot: (any ClusterSnapshot)? = state.isEmpty ? nil : InMemorySnapshot(objects: try loadState(state).map(\.object))
+        let settings = rules.settings
+        let outcome = AdmissionReviewer(mode: mode, settings: { settings }).review(request, snapshot: snapshot)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        let data = try encoder.encode(AdmissionReview(response: outcome.response))
+        print(String(decoding: data, as: UTF8.self))
+        if !outcome.response.allowed { throw ExitCode(1) }
+    }
+
+    static func escape(_ text: String) -> String {
+        guard let data = try? JSONEncoder().encode(text) else { return "" }
+        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+    }
+}
