@@ -1,2 +1,0 @@
-// OpenSSLTLS module: see ../shared/DESIGN.md.
-import COpenSSLShims
