@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Benchmarks mtls-guard's /validate against nginx serving a static AdmissionReview over TLS (the
+# ceiling), in the same run, on loopback. Needs: nginx-light, wrk (installed if missing, as root).
+# Usage: bench/webhook/run.sh [seconds-per-run]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+secs=${1:-10}
+bin=.build/release/mtls-guard
+for tool in nginx wrk curl openssl; do
+  command -v $tool >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq nginx-light wrk >/dev/null; } || true
+  command -v $tool >/dev/null || { echo "error: $tool is required (apt-get install nginx-light wrk)"; exit 1; }
+done
+out=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; [ -f "$out/nginx.pid" ] && kill $(cat "$out/nginx.pid") 2>/dev/null; rm -rf "$out"' EXIT
+python3 bench/webhook/make_bodies.py "$out/bodies" >/dev/null
+
+# Server: time from exec to ready.
+t0=$(date +%s%N)
+"$bin" serve --host 127.0.0.1 --port 18443 --metrics-port 19090 --certs-dir "$out/certs" \
+  --state examples/good --shutdown-delay 0 --log-level warning >"$out/server.log" 2>&1 &
+pid=$!
+until curl -sf -o /dev/null http://127.0.0.1:19090/readyz; do sleep 0.002; done
+t1=$(date +%s%N)
+ready_ms=$(( (t1 - t0) / 1000000 ))
+
+# nginx: same certificate, one worker, static AdmissionReview.
+answer='{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"bench","allowed":true}}'
+cat >"$out/nginx.conf" <<CONF
+worker_processes 1;
+pid $out/nginx.pid;
+error_log $out/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $out/body; proxy_temp_path $out/proxy;
+  fastcgi_temp_path $out/fcgi; uwsgi_temp_path $out/uwsgi; scgi_temp_path $out/scgi;
+  client_max_body_size 8m;
+  client_body_buffer_size 64k;
+  server {
+    listen 127.0.0.1:18444 ssl;
+    ssl_certificate $out/certs/tls.crt;
+    ssl_certificate_key $out/certs/tls.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    keepalive_requests 100000;
+    location /validate { default_type application/json; return 200 '$answer'; }
+  }
+}
+CONF
+nginx -c "$out/nginx.conf" -p "$out"
+sleep 0.3
+
+run() { # url body close delay connections -> "rps p50_ms p99_ms"
+  BODY_FILE=$2 CLOSE=$3 DELAY_MS=$4 wrk -t1 -c"$5" -d"${secs}s" --latency -s bench/webhook/post.lua "$1" 2>&1 |
+    awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+         function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+         END { printf "%.0f %.2f %.2f", rps, ms(p50), ms(p99) }'
+}
+
+printf '%-12s %-10s %12s %12s %8s %10s %10s\n' body transport mtls-guard nginx ratio p50_ms p99_ms
+for body in ingress deployment secret; do
+  for close in 0 1; do
+    transport=$([ $close = 1 ] && echo new-conn || echo keep-alive)
+    read -r ours p50 p99 <<<"$(run https://127.0.0.1:18443/validate "$out/bodies/$body.json" $close 0 16)"
+    read -r theirs _ _ <<<"$(run https://127.0.0.1:18444/validate "$out/bodies/$body.json" $close 0 16)"
+    ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    printf '%-12s %-10s %12s %12s %8s %10s %10s\n' $body $transport "$ours" "$theirs" "$ratio" "$p50" "$p99"
+    [ $body = ingress ] && [ $close = 0 ] && max_rps=$ours
+  done
+done
+
+# Latency at half the maximum keep-alive rate: 16 connections, each pausing to offer max/2 in all.
+delay=$(awk -v m="$max_rps" 'BEGIN { d = 16 * 1000 / (m / 2); printf "%d", (d < 1 ? 1 : d) }')
+read -r half p50 p99 <<<"$(run https://127.0.0.1:18443/validate "$out/bodies/ingress.json" 0 "$delay" 16)"
+echo "ingress at ~half load (offered $((max_rps / 2))/s, achieved $half/s): p50 ${p50} ms, p99 ${p99} ms"
+echo "peak RSS: $(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$pid/status)"
+echo "start to ready: ${ready_ms} ms"
+kill -TERM $pid; wait $pid || true
