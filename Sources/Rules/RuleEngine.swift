@@ -54,6 +54,3 @@ public enum RuleEngine {
         Evaluation(findings: [])
     }
 }
-
-/// A read-only view of the cluster objects the "needs state" rules look at.
-public protocol ClusterSnapshot: Sendable {}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// A `networking.k8s.io/v1` Ingress as the mTLS rules read it.
+public struct IngressView: Sendable, Hashable {
+    /// The pre-IngressClass annotation NIC still honours.
+    public static let classAnnotation = "kubernetes.io/ingress.class"
+
+    /// One backend reference (`spec.rules[i].http.paths[j].backend` or `spec.defaultBackend`).
+    public struct Backend: Sendable, Hashable {
+        /// `service.name`; `nil` for a `resource` backend.
+        public var serviceName: String?
+        /// Rendered path of the backend, for messages.
+        public var path: String
+    }
+
+    /// One entry of `spec.rules`.
+    public struct Rule: Sendable, Hashable {
+        public var host: String?
+        /// `http` is present (a master of a mergeable Ingress must not have it populated).
+        public var hasHTTP: Bool
+        public var paths: [Path]
+    }
+
+    /// One entry of `spec.rules[i].http.paths`.
+    public struct Path: Sendable, Hashable {
+        public var path: String?
+        public var backend: Backend
+    }
+
+    /// One entry of `spec.tls`.
+    public struct TLS: Sendable, Hashable {
+        public var hosts: [String]
+        public var secretName: FieldValue<String>
+    }
+
+    public var metadata: ObjectMeta
+    public var ingressClassName: String?
+    public var rules: [Rule]
+    public var tls: [TLS]
+    /// `spec.tls` is present (possibly empty).
+    public var hasTLSField: Bool
+    public var defaultBackend: Backend?
+    public var shapeProblems: [ShapeProblem]
+
+    public init(_ object: KubeObject) {
+        metadata = object.metadata
+        var reader = ShapeReader()
+        let spec = reader.object(object.raw["spec"], at: "spec") ?? [:]
+        ingressClassName = spec["ingressClassName"]?.stringValue
+        if let backend = reader.object(spec["defaultBackend"], at: "spec.defaultBackend") {
+            defaultBackend = Self.backend(backend, path: "spec.defaultBackend", reader: &reader)
+        }
+        rules = reader.array(spec["rules"], at: "spec.rules").enumerated().map { index, raw in
+            let rulePath = "spec.rules[\(index)]"
+            let rule = reader.element(raw, at: rulePath)
+            let http = reader.object(rule["http"], at: "\(rulePath).http")
+            let paths = reader.array(http?["paths"], at: "\(rulePath).http.paths").enumerated().map { pathIndex, rawPath in
+                let pathPath = "\(rulePath).http.paths[\(pathIndex)]"
+                let entry = reader.element(rawPath, at: pathPath)
+                let backend = reader.object(entry["backend"], at: "\(pathPath).backend") ?? [:]
+                return Path(path: entry["path"]?.stringValue,
+                            backend: Self.backend(backend, path: "\(pathPath).backend", reader: &reader))
+            }
+            return Rule(host: rule["host"]?.stringValue, hasHTTP: http != nil, paths: paths)
+        }
+        hasTLSField = spec["tls"].map { !$0.isNull } ?? false
+        tls = reader.array(spec["tls"], at: "spec.tls").enumerated().map { index, raw in
+            let entry = reader.element(raw, at: "spec.tls[\(index)]")
+            let hosts = reader.array(entry["hosts"], at: "spec.tls[\(index)].hosts").compactMap(\.stringValue)
+            return TLS(hosts: hosts, secretName: FieldValue(string: entry["secretName"]))
+        }
+        shapeProblems = reader.problems
+    }
+
+    private static func backend(_ members: [String: JSONValue], path: String, reader: inout ShapeReader) -> Backend {
+        let service = reader.object(members["service"], at: "\(path).service")
+        return Backend(serviceName: service?["name"]?.stringValue, path: path)
+    }
+
+    public var namespace: String { metadata.namespace ?? "default" }
+    public var name: String { metadata.name ?? "" }
+    public var annotations: [String: String] { metadata.annotations }
+
+    /// The class this Ingress asks for: `spec.ingressClassName`, else the legacy annotation; `nil` when neither is set.
+    public var ingressClass: String? {
+        ingressClassName ?? metadata.annotations[Self.classAnnotation]
+    }
+
+    /// Every backend, `spec.defaultBackend` first, in document order.
+    public var backends: [Backend] {
+        (defaultBackend.map { [$0] } ?? []) + rules.flatMap { $0.paths.map(\.backend) }
+    }
+
+    /// Distinct service names of all backends, in first-seen order.
+    public var backendServiceNames: [String] {
+        var seen = Set<String>()
+        return backends.compactMap(\.serviceName).filter { seen.insert($0).inserted }
+    }
+}

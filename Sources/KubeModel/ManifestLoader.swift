@@ -1,0 +1,213 @@
+import Foundation
+import Yams
+
+/// One Kubernetes object read from a manifest, with where it came from.
+public struct LoadedObject: Sendable {
+    public let object: KubeObject
+    /// `path#docN` (1-based document number), with `/items[i]` for members of a `List`; `-` is stdin.
+    public let source: String
+
+    public init(object: KubeObject, source: String) {
+        self.object = object
+        self.source = source
+    }
+}
+
+/// Why manifests could not be loaded. The description names the file and document.
+public struct ManifestError: Error, Sendable, CustomStringConvertible {
+    /// `path` or `path#docN`.
+    public let source: String
+    public let reason: String
+
+    public init(source: String, reason: String) {
+        self.source = source
+        self.reason = reason
+    }
+
+    public var description: String { "\(source): \(reason)" }
+}
+
+/// Reads Kubernetes manifests the way `kubectl apply -f` does: YAML multi-document streams
+/// (YAML 1.1 scalars, so an unquoted `on` is a boolean), JSON, `List` objects flattened.
+public enum ManifestLoader {
+    /// File name extensions read when walking a directory.
+    public static let manifestExtensions: Set<String> = ["yaml", "yml", "json"]
+
+    /// Loads files, directories (recursively, `.yaml` `.yml` `.json`, in sorted order, hidden entries
+    /// skipped) and `-` for stdin. A file named explicitly is read whatever its extension.
+    public static func load(
+        paths: [String],
+        stdin: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
+    ) throws(ManifestError) -> [LoadedObject] {
+        var objects: [LoadedObject] = []
+        for path in paths {
+            if path == "-" {
+                objects += try load(data: stdin(), source: "-")
+                continue
+            }
+            for file in try manifestFiles(at: path) {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw ManifestError(source: file, reason: "cannot read file")
+                }
+                objects += try load(data: data, source: file)
+            }
+        }
+        return objects
+    }
+
+    /// Parses one stream: JSON when it starts with `{` or `[`, YAML (multi-document) otherwise.
+    public static func load(data: Data, source: String) throws(ManifestError) -> [LoadedObject] {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ManifestError(source: source, reason: "not UTF-8 text")
+        }
+        let firstCharacter = text.first { !$0.isWhitespace && $0 != "\u{FEFF}" }
+        if firstCharacter == "{" || firstCharacter == "[" {
+            let value: JSONValue
+            do {
+                value = try JSONDecoder().decode(JSONValue.self, from: data)
+            } catch {
+                throw ManifestError(source: source, reason: "not valid JSON")
+            }
+            return try objects(in: value, source: "\(source)#doc1")
+        }
+        return try loadYAML(text, source: source)
+    }
+
+    private static func loadYAML(_ text: String, source: String) throws(ManifestError) -> [LoadedObject] {
+        var objects: [LoadedObject] = []
+        var documentNumber = 0
+        do {
+            for node in try Yams.compose_all(yaml: text) {
+                documentNumber += 1
+                let value = try jsonValue(node, source: "\(source)#doc\(documentNumber)")
+                if value.isNull { continue }  // `---` followed by nothing, or a comment-only document
+                objects += try self.objects(in: value, source: "\(source)#doc\(documentNumber)")
+            }
+        } catch let error as ManifestError {
+            throw error
+        } catch let error as YamlError {
+            throw ManifestError(source: "\(source)#doc\(documentNumber + 1)", reason: "not valid YAML: \(describe(error))")
+        } catch {
+            throw ManifestError(source: "\(source)#doc\(documentNumber + 1)", reason: "not valid YAML")
+        }
+        return objects
+    }
+
+    /// Flattens `List` objects; rejects documents that are not Kubernetes objects.
+    private static func objects(in value: JSONValue, source: String) throws(ManifestError) -> [LoadedObject] {
+        guard case .object = value else {
+            throw ManifestError(source: source, reason: "not a Kubernetes object: expected a mapping, found \(value.typeName)")
+        }
+        if let kind = value["kind"]?.stringValue, kind == "List" || (kind.hasSuffix("List") && value["items"] != nil) {
+            guard let items = value["items"]?.arrayValue else {
+                if value["items"] == nil || value["items"]?.isNull == true { return [] }
+                throw ManifestError(source: source, reason: "items of \(kind) must be an array")
+            }
+            var objects: [LoadedObject] = []
+            for (index, item) in items.enumerated() {
+                objects += try self.objects(in: item, source: "\(source)/items[\(index)]")
+            }
+            return objects
+        }
+        guard let object = KubeObject(value) else {
+            throw ManifestError(source: source, reason: "not a Kubernetes object: apiVersion and kind must be set as strings")
+        }
+        return [LoadedObject(object: object, source: source)]
+    }
+
+    /// The YAML node as JSON, resolving scalars with YAML 1.1 rules like kubectl's YAML reader.
+    private static func jsonValue(_ node: Node, source: String) throws(ManifestError) -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            switch Resolver.default.resolveTag(of: node) {
+            case .null: return .null
+            case .bool: return Bool.construct(from: scalar).map(JSONValue.bool) ?? .string(scalar.string)
+            case .int:
+                if let i = Int64.construct(from: scalar) { return .integer(i) }
+                return Double.construct(from: scalar).map(JSONValue.number) ?? .string(scalar.string)
+            case .float:
+                guard let d = Double.construct(from: scalar), d.isFinite else {
+                    throw ManifestError(source: source, reason: "\(at(scalar.mark))\(scalar.string) is not representable in JSON")
+                }
+                return .number(d)
+            default:
+                // Strings, and timestamps: Kubernetes keeps those as strings too.
+                return .string(scalar.string)
+            }
+        case .mapping(let mapping):
+            var members: [String: JSONValue] = [:]
+            for (key, value) in mapping {
+                guard case .scalar(let keyScalar) = key else {
+                    throw ManifestError(source: source, reason: "\(at(key.mark))mapping keys must be scalars")
+                }
+                if Resolver.default.resolveTag(of: key) == .merge {
+                    // `<<: *anchor`: merge the referenced mapping(s) without overriding explicit keys.
+                    for case .object(let merged) in try mergeSources(value, source: source) {
+                        for (k, v) in merged where members[k] == nil { members[k] = v }
+                    }
+                    continue
+                }
+                members[keyScalar.string] = try jsonValue(value, source: source)
+            }
+            return .object(members)
+        case .sequence(let sequence):
+            var elements: [JSONValue] = []
+            for element in sequence { elements.append(try jsonValue(element, source: source)) }
+            return .array(elements)
+        case .alias:
+            throw ManifestError(source: source, reason: "\(at(node.mark))unresolved YAML alias")
+        }
+    }
+
+    private static func mergeSources(_ node: Node, source: String) throws(ManifestError) -> [JSONValue] {
+        if case .sequence(let sequence) = node {
+            var values: [JSONValue] = []
+            for element in sequence { values.append(try jsonValue(element, source: source)) }
+            return values
+        }
+        return [try jsonValue(node, source: source)]
+    }
+
+    private static func at(_ mark: Mark?) -> String {
+        guard let mark else { return "" }
+        return "line \(mark.line), column \(mark.column): "
+    }
+
+    /// The problem and position, without echoing the document (it may hold Secret data).
+    private static func describe(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+             .composer(_, let problem, let mark, _):
+            return "\(problem) at line \(mark.line), column \(mark.column)"
+        case .reader(let problem, _, _, _):
+            return problem
+        default:
+            return "unreadable document"
+        }
+    }
+
+    /// The manifest files at `path`: itself when a file, the manifests below it when a directory.
+    private static func manifestFiles(at path: String) throws(ManifestError) -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ManifestError(source: path, reason: "no such file or directory")
+        }
+        guard isDirectory.boolValue else { return [path] }
+        let root = URL(fileURLWithPath: path)
+        guard let enumerator = FileManager.default.enumerator(
+            at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        else {
+            throw ManifestError(source: path, reason: "cannot list directory")
+        }
+        var files: [String] = []
+        for case let url as URL in enumerator {
+            guard manifestExtensions.contains(url.pathExtension.lowercased()),
+                  (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true
+            else { continue }
+            // Keep the path as the user spelled the directory, so sources read like their input.
+            let relative = url.path.hasPrefix(root.path + "/") ? String(url.path.dropFirst(root.path.count + 1)) : url.lastPathComponent
+            files.append((path.hasSuffix("/") ? path : path + "/") + relative)
+        }
+        return files.sorted()
+    }
+}

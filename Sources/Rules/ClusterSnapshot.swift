@@ -1,0 +1,193 @@
+import Foundation
+import KubeModel
+
+/// A namespaced object's identity within one kind.
+public struct ObjectKey: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var namespace: String
+    public var name: String
+
+    public init(namespace: String, name: String) {
+        self.namespace = namespace
+        self.name = name
+    }
+
+    /// `namespace/name`
+    public var description: String { "\(namespace)/\(name)" }
+
+    public static func < (lhs: ObjectKey, rhs: ObjectKey) -> Bool {
+        (lhs.namespace, lhs.name) < (rhs.namespace, rhs.name)
+    }
+}
+
+/// A read-only view of the cluster objects the "needs state" rules look at.
+///
+/// Implementations answer from indexes built ahead of time: rules call these once per reference
+/// on every admission request, so a lookup must not scan the cluster.
+public protocol ClusterSnapshot: Sendable {
+    /// The `k8s.nginx.org` Policy `namespace/name`, if it exists.
+    func policy(namespace: String, name: String) -> KubeObject?
+    /// The v1 Secret `namespace/name`, if it exists.
+    func secret(namespace: String, name: String) -> KubeObject?
+    /// Ingresses, VirtualServers and VirtualServerRoutes that reference the Policy `namespace/name`
+    /// (the `nginx.org/policies` annotation, `spec.policies`, `routes[].policies`, `subroutes[].policies`).
+    func policyReferrers(namespace: String, name: String) -> [KubeObject]
+    /// Policies (`clientCertSecret`, `tlsSecret`, `trustedCertSecret`), Ingresses (`spec.tls[].secretName`)
+    /// and VirtualServers (`spec.tls.secret`) that name the Secret `namespace/name`.
+    func secretReferrers(namespace: String, name: String) -> [KubeObject]
+}
+
+/// A `ClusterSnapshot` over a fixed set of objects: the offline CLI's inputs, `--state` manifests, tests.
+///
+/// All indexes are built once in `init`; lookups are dictionary reads.
+public final class InMemorySnapshot: ClusterSnapshot {
+    private let policies: [ObjectKey: KubeObject]
+    private let secrets: [ObjectKey: KubeObject]
+    private let policyReferrersByKey: [ObjectKey: [KubeObject]]
+    private let secretReferrersByKey: [ObjectKey: [KubeObject]]
+
+    /// Indexes `objects`; of two objects with the same kind and `namespace/name`, the later wins.
+    public init(objects: [KubeObject]) {
+        var policies: [ObjectKey: KubeObject] = [:]
+        var secrets: [ObjectKey: KubeObject] = [:]
+        var referrers: [ResourceKind: [ObjectKey: KubeObject]] = [:]
+        for object in objects {
+            guard let kind = ResourceKind(object) else { continue }
+            let key = ObjectKey(namespace: object.metadata.namespace ?? "default", name: object.name)
+            switch kind {
+            case .policy: policies[key] = object
+            case .secret: secrets[key] = object
+            default: break
+            }
+            referrers[kind, default: [:]][key] = object
+        }
+        var policyReferrersByKey: [ObjectKey: [KubeObject]] = [:]
+        var secretReferrersByKey: [ObjectKey: [KubeObject]] = [:]
+        // Sorted by kind and key so every answer has a deterministic order.
+        for kind in ResourceKind.allCases {
+            for (_, object) in (referrers[kind] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                for key in Set(References.policies(of: object, kind: kind)) {
+                    policyReferrersByKey[key, default: []].append(object)
+                }
+                for key in Set(References.secrets(of: object, kind: kind)) {
+                    secretReferrersByKey[key, default: []].append(object)
+                }
+            }
+        }
+        self.policies = policies
+        self.secrets = secrets
+        self.policyReferrersByKey = policyReferrersByKey
+        self.secretReferrersByKey = secretReferrersByKey
+    }
+
+    public func policy(namespace: String, name: String) -> KubeObject? {
+        policies[ObjectKey(namespace: namespace, name: name)]
+    }
+
+    public func secret(namespace: String, name: String) -> KubeObject? {
+        secrets[ObjectKey(namespace: namespace, name: name)]
+    }
+
+    public func policyReferrers(namespace: String, name: String) -> [KubeObject] {
+        policyReferrersByKey[ObjectKey(namespace: namespace, name: name)] ?? []
+    }
+
+    public func secretReferrers(namespace: String, name: String) -> [KubeObject] {
+        secretReferrersByKey[ObjectKey(namespace: namespace, name: name)] ?? []
+    }
+}
+
+/// A snapshot with one object replaced (or added): "what if this UPDATE were applied".
+struct OverlaySnapshot: ClusterSnapshot {
+    let base: any ClusterSnapshot
+    let policyOverride: (key: ObjectKey, object: KubeObject)?
+    let secretOverride: (key: ObjectKey, object: KubeObject)?
+
+    init(base: any ClusterSnapshot, policy: KubeObject? = nil, secret: KubeObject? = nil) {
+        self.base = base
+        policyOverride = policy.map { (ObjectKey(namespace: $0.metadata.namespace ?? "default", name: $0.name), $0) }
+        secretOverride = secret.map { (ObjectKey(namespace: $0.metadata.namespace ?? "default", name: $0.name), $0) }
+    }
+
+    func policy(namespace: String, name: String) -> KubeObject? {
+        if let policyOverride, policyOverride.key == ObjectKey(namespace: namespace, name: name) { return policyOverride.object }
+        return base.policy(namespace: namespace, name: name)
+    }
+
+    func secret(namespace: String, name: String) -> KubeObject? {
+        if let secretOverride, secretOverride.key == ObjectKey(namespace: namespace, name: name) { return secretOverride.object }
+        return base.secret(namespace: namespace, name: name)
+    }
+
+    func policyReferrers(namespace: String, name: String) -> [KubeObject] { base.policyReferrers(namespace: namespace, name: name) }
+    func secretReferrers(namespace: String, name: String) -> [KubeObject] { base.secretReferrers(namespace: namespace, name: name) }
+}
+
+/// The kinds the rule catalogue knows, by API group and kind.
+enum ResourceKind: CaseIterable, Sendable {
+    case policy, ingress, virtualServer, virtualServerRoute, secret, workload
+
+    init?(_ object: KubeObject) {
+        self.init(group: object.group, kind: object.kind)
+    }
+
+    init?(group: String, kind: String) {
+        switch (group, kind) {
+        case ("k8s.nginx.org", "Policy"): self = .policy
+        case ("networking.k8s.io", "Ingress"): self = .ingress
+        case ("k8s.nginx.org", "VirtualServer"): self = .virtualServer
+        case ("k8s.nginx.org", "VirtualServerRoute"): self = .virtualServerRoute
+        case ("", "Secret"): self = .secret
+        case ("", _), ("apps", _), ("batch", _):
+            guard MeshRules.workloadKinds.contains(kind) else { return nil }
+            self = .workload
+        default: return nil
+        }
+    }
+}
+
+/// Which Policies and Secrets an object names, resolved to `namespace/name`.
+enum References {
+    static func policies(of object: KubeObject, kind: ResourceKind) -> [ObjectKey] {
+        let namespace = object.metadata.namespace ?? "default"
+        switch kind {
+        case .ingress:
+            return PolicyAnnotation.keys.flatMap { key in
+                PolicyAnnotation.parse(object.metadata.annotations[key] ?? "").compactMap { $0.key(defaultNamespace: namespace) }
+            }
+        case .virtualServer:
+            let view = VirtualServerView(object)
+            return (view.policies + view.routes.flatMap(\.policies)).compactMap { $0.objectKey(defaultNamespace: namespace) }
+        case .virtualServerRoute:
+            return VirtualServerRouteView(object).subroutes.flatMap(\.policies).compactMap { $0.objectKey(defaultNamespace: namespace) }
+        case .policy, .secret, .workload:
+            return []
+        }
+    }
+
+    static func secrets(of object: KubeObject, kind: ResourceKind) -> [ObjectKey] {
+        let namespace = object.metadata.namespace ?? "default"
+        var names: [String?] = []
+        switch kind {
+        case .policy:
+            let view = PolicyView(object)
+            names = [view.ingressMTLS?.clientCertSecret.value, view.egressMTLS?.tlsSecret.value,
+                     view.egressMTLS?.trustedCertSecret.value]
+        case .ingress:
+            names = IngressView(object).tls.map(\.secretName.value)
+        case .virtualServer:
+            names = [VirtualServerView(object).tlsSecret.value]
+        case .virtualServerRoute, .secret, .workload:
+            break
+        }
+        return names.compactMap { name in
+            guard let name, !name.isEmpty else { return nil }
+            return ObjectKey(namespace: namespace, name: name)
+        }
+    }
+}
+
+extension PolicyReferenceView {
+    func objectKey(defaultNamespace: String) -> ObjectKey? {
+        key(defaultNamespace: defaultNamespace).map { ObjectKey(namespace: $0.namespace, name: $0.name) }
+    }
+}
