@@ -167,17 +167,15 @@ extension AdmissionReview {
         do {
             review = try JSONDecoder().decode(AdmissionReview.self, from: data)
         } catch let error as DecodingError {
+            // A v1beta1 review fails on v1's required fields; name the version, which is the real problem.
+            if let header = try? JSONDecoder().decode(TypeHeader.self, from: data) {
+                try checkType(apiVersion: header.apiVersion, kind: header.kind)
+            }
             throw AdmissionReviewDecodingError("malformed AdmissionReview: \(Self.describe(error))")
         } catch {
             throw AdmissionReviewDecodingError("malformed AdmissionReview: not valid JSON")
         }
-        guard review.apiVersion == apiVersionV1 else {
-            throw AdmissionReviewDecodingError(
-                "unsupported apiVersion \"\(review.apiVersion)\": only \(apiVersionV1) is served; set admissionReviewVersions: [\"v1\"] in the webhook configuration")
-        }
-        guard review.kind == "AdmissionReview" else {
-            throw AdmissionReviewDecodingError("unsupported kind \"\(review.kind)\": expected AdmissionReview")
-        }
+        try checkType(apiVersion: review.apiVersion, kind: review.kind)
         guard let request = review.request else {
             throw AdmissionReviewDecodingError("malformed AdmissionReview: request is missing")
         }
@@ -185,6 +183,21 @@ extension AdmissionReview {
             throw AdmissionReviewDecodingError("malformed AdmissionReview: request.uid is empty")
         }
         return request
+    }
+
+    private struct TypeHeader: Decodable {
+        var apiVersion: String?
+        var kind: String?
+    }
+
+    private static func checkType(apiVersion: String?, kind: String?) throws(AdmissionReviewDecodingError) {
+        guard apiVersion == apiVersionV1 else {
+            throw AdmissionReviewDecodingError(
+                "unsupported apiVersion \"\(apiVersion ?? "")\": only \(apiVersionV1) is served; set admissionReviewVersions: [\"v1\"] in the webhook configuration")
+        }
+        guard kind == "AdmissionReview" else {
+            throw AdmissionReviewDecodingError("unsupported kind \"\(kind ?? "")\": expected AdmissionReview")
+        }
     }
 
     private static func describe(_ error: DecodingError) -> String {

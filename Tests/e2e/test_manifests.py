@@ -1,9 +1,9 @@
 """The deployment manifests build with kustomize and agree with the binary they run."""
-import json
 import shutil
 import subprocess
 
 import pytest
+import yaml
 
 from conftest import BIN, ROOT
 
@@ -12,13 +12,8 @@ from conftest import BIN, ROOT
 def rendered():
     if not shutil.which("kubectl"):
         pytest.skip("kubectl not installed")
-    out = subprocess.run(["kubectl", "kustomize", str(ROOT / "manifests"), "-o", "json"], capture_output=True, text=True)
-    if out.returncode != 0:  # older kubectl: no -o for kustomize; convert YAML ourselves
-        yaml_text = subprocess.run(["kubectl", "kustomize", str(ROOT / "manifests")], capture_output=True, text=True, check=True).stdout
-        import yaml
-        return [d for d in yaml.safe_load_all(yaml_text) if d]
-    data = json.loads(out.stdout)
-    return data["items"] if data.get("kind") == "List" else [data]
+    yaml_text = subprocess.run(["kubectl", "kustomize", str(ROOT / "manifests")], capture_output=True, text=True, check=True).stdout
+    return [d for d in yaml.safe_load_all(yaml_text) if d]
 
 
 def by_kind(objects, kind):

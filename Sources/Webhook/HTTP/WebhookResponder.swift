@@ -82,7 +82,7 @@ public struct WebhookResponder: HTTPResponder {
             metrics.recordReview(request: admission, mode: reviewer.mode, outcome: outcome, duration: elapsed)
             auditLog.record(request: admission, mode: reviewer.mode, outcome: outcome)
             return Self.json(.ok, AdmissionReview(response: outcome.response))
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             metrics.recordRejected(status: 413)
             return Self.status(.contentTooLarge, "request body exceeds the limit of \(Self.maxBodySize) bytes")
         } catch is DeadlineExceeded {

@@ -13,7 +13,8 @@ import UnixSignals
 public struct WebhookServerConfiguration: Sendable {
     public var host = "0.0.0.0"
     public var port = 8443
-    public var metricsHost = "0.0.0.0"
+    /// `nil`: the same address as `host`.
+    public var metricsHost: String?
     /// `nil` disables the metrics listener.
     public var metricsPort: Int? = 9090
     public var certificateFile: String
@@ -95,8 +96,7 @@ public struct WebhookServer: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
             onServerRunning: { channel in
                 logger.info("webhook listening", metadata: [
-                    "address": .string("https://\(channel.localAddress?.description ?? "?")"),
-                    "port": .stringConvertible(channel.localAddress?.port ?? webhookPort),
+                    "address": .string("https://\(Self.display(channel.localAddress)):\(channel.localAddress?.port ?? webhookPort)/validate"),
                 ])
             },
             logger: logger)
@@ -104,10 +104,10 @@ public struct WebhookServer: Sendable {
         if let metricsPort = configuration.metricsPort {
             services.append(Application(
                 responder: MetricsResponder(metrics: metrics, readiness: readiness, refresh: refreshCertificateMetrics),
-                configuration: .init(address: .hostname(configuration.metricsHost, port: metricsPort)),
+                configuration: .init(address: .hostname(configuration.metricsHost ?? configuration.host, port: metricsPort)),
                 onServerRunning: { channel in
                     logger.info("metrics listening", metadata: [
-                        "address": .string("http://\(channel.localAddress?.description ?? "?")/metrics"),
+                        "address": .string("http://\(Self.display(channel.localAddress)):\(channel.localAddress?.port ?? metricsPort)/metrics"),
                     ])
                 },
                 logger: logger))
@@ -121,7 +121,7 @@ public struct WebhookServer: Sendable {
                     // Readiness first: the API server keeps calling until the endpoint is gone.
                     readiness.beginShutdown()
                     logger.info("shutdown requested: readiness off, draining after delay", metadata: [
-                        "signal": .string("\(signal)"), "delaySeconds": .stringConvertible(delay.components.seconds),
+                        "signal": .string("\(signal)"), "delaySeconds": .stringConvertible(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18),
                     ])
                     try? await Task.sleep(for: delay)
                     await group.triggerGracefulShutdown()
@@ -132,5 +132,12 @@ public struct WebhookServer: Sendable {
             logger.info("shutdown complete")
             tasks.cancelAll()
         }
+    }
+}
+
+extension WebhookServer {
+    static func display(_ address: SocketAddress?) -> String {
+        guard let ip = address?.ipAddress else { return "?" }
+        return ip.contains(":") ? "[\(ip)]" : ip
     }
 }

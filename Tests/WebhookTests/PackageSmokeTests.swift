@@ -1,4 +1,0 @@
-import Testing
-@testable import Webhook
-
-@Test func moduleLinks() { #expect(Bool(true)) }

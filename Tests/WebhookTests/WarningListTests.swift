@@ -1,0 +1,57 @@
+import Testing
+@testable import Webhook
+
+@Suite struct WarningListTests {
+    @Test func shortWarningIsKeptWhole() {
+        let text = WarningList.format(prefix: "", field: "spec.tls", message: "Required value", rule: "ingress-mtls/tls-required")
+        #expect(text == "spec.tls: Required value (ingress-mtls/tls-required)")
+    }
+
+    @Test func longMessageIsCutKeepingFieldAndRule() {
+        let message = String(repeating: "very long explanation ", count: 20)
+        let text = WarningList.format(prefix: "[deny] ", field: "spec.ingressMTLS.verifyClient", message: message, rule: "ingress-mtls/verify-client")
+        #expect(text.count == WarningList.perWarningLimit)
+        #expect(text.hasPrefix("[deny] spec.ingressMTLS.verifyClient: very long"))
+        #expect(text.hasSuffix("… (ingress-mtls/verify-client)"))
+    }
+
+    @Test func fieldTooLongToLeaveRoomIsNotMangled() {
+        let field = "metadata.annotations[" + String(repeating: "x", count: 110) + "]"
+        let text = WarningList.format(prefix: "", field: field, message: "Invalid value", rule: "r/x")
+        #expect(text == "\(field): Invalid value (r/x)")
+    }
+
+    @Test(arguments: [0, 1, 10, 40, 200])
+    func totalStaysWithinBudgetAndCountsOmissions(count: Int) {
+        var list = WarningList()
+        let warning = String(repeating: "w", count: 110)
+        for _ in 0..<count { list.append(warning) }
+        let out = list.finished()
+        #expect(out.reduce(0) { $0 + $1.utf8.count } <= WarningList.totalLimit)
+        let kept = out.filter { $0 == warning }.count
+        if kept == count {
+            #expect(out.count == count)
+        } else {
+            let last = try? #require(out.last)
+            #expect(last?.hasPrefix("\(count - kept) more warning") == true)
+        }
+    }
+}
+
+@Suite struct HTTPContractTests {
+    @Test(arguments: [
+        ("10s", Duration.seconds(10)), ("500ms", .milliseconds(500)), ("1m", .seconds(30)),
+        ("", .seconds(30)), ("bogus", .seconds(30)), ("-3s", .seconds(30)), ("2.5s", .milliseconds(2500)),
+    ])
+    func apiServerTimeoutIsParsedAndCapped(value: String, expected: Duration) {
+        #expect(WebhookResponder.requestTimeout(value) == expected)
+    }
+
+    @Test(arguments: [
+        ("application/json", true), ("application/json; charset=utf-8", true), ("Application/JSON", true),
+        ("text/plain", false), ("application/jsonx", false), (nil, false),
+    ] as [(String?, Bool)])
+    func contentTypeMustBeJSON(value: String?, expected: Bool) {
+        #expect(WebhookResponder.isJSON(value) == expected)
+    }
+}
