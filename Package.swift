@@ -85,6 +85,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "mtls-guard-engine-bench",
+            dependencies: ["Rules", "KubeModel", "Webhook"],
+            path: "bench/engine/EngineBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OpenSSLTLSTests",
             dependencies: ["OpenSSLTLS", "Certificates", .product(name: "NIOEmbedded", package: "swift-nio")],

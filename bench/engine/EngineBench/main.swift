@@ -1,0 +1,72 @@
+// Engine benchmark: reviews/s for a typical Ingress AdmissionReview against snapshots of 100 and
+// 10,000 each of Policies, Secrets and Ingresses. The two sizes in one run show whether lookups
+// scan (the rate would fall with size); JSON parsing of the same body is the reference.
+import Foundation
+import KubeModel
+import Rules
+import Webhook
+
+func object(_ json: String) -> KubeObject? {
+    guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) else { return nil }
+    return KubeObject(value)
+}
+
+func snapshotObjects(count: Int) -> [KubeObject] {
+    var objects: [KubeObject] = []
+    objects.reserveCapacity(count * 3)
+    for i in 0..<count {
+        let ns = "team-\(i % 50)"
+        objects.append(contentsOf: [
+            object(#"{"apiVersion":"k8s.nginx.org/v1","kind":"Policy","metadata":{"name":"mtls-\#(i)","namespace":"\#(ns)"},"spec":{"ingressMTLS":{"clientCertSecret":"ca-\#(i)","verifyClient":"on","verifyDepth":1}}}"#),
+            object(#"{"apiVersion":"v1","kind":"Secret","type":"Opaque","metadata":{"name":"ca-\#(i)","namespace":"\#(ns)"},"data":{"note":"aGVsbG8="}}"#),
+            object(#"{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"app-\#(i)","namespace":"\#(ns)","annotations":{"nginx.org/policies":"mtls-\#(i)"}},"spec":{"ingressClassName":"nginx","tls":[{"hosts":["app-\#(i).example.com"],"secretName":"tls-\#(i)"}],"rules":[{"host":"app-\#(i).example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"web","port":{"number":80}}}}]}}]}}"#),
+        ].compactMap { $0 })
+    }
+    return objects
+}
+
+let reviewBody = Data(#"""
+{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"bench","kind":{"group":"networking.k8s.io","version":"v1","kind":"Ingress"},"resource":{"group":"networking.k8s.io","version":"v1","resource":"ingresses"},"name":"new-app","namespace":"team-7","operation":"CREATE","userInfo":{"username":"ci"},"object":{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"new-app","namespace":"team-7","annotations":{"nginx.org/policies":"mtls-7, mtls-57","nginx.org/ssl-services":"web"}},"spec":{"ingressClassName":"nginx","tls":[{"hosts":["new-app.example.com","*.new-app.example.com"],"secretName":"tls-7"}],"rules":[{"host":"new-app.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"web","port":{"number":80}}}},{"path":"/api","pathType":"Prefix","backend":{"service":{"name":"api","port":{"number":8080}}}}]}},{"host":"v2.new-app.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"web","port":{"number":80}}}}]}}]}},"oldObject":null,"dryRun":false}}
+"""#.utf8)
+
+func measure(_ label: String, iterations: Int, _ body: () -> Void) -> Double {
+    for _ in 0..<min(200, iterations) { body() }  // warm-up
+    let clock = ContinuousClock()
+    let elapsed = clock.measure { for _ in 0..<iterations { body() } }
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let rate = Double(iterations) / seconds
+    print(String(format: "%-52@ %10.0f /s", label as NSString, rate))
+    return rate
+}
+
+let iterations = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 20_000
+let reviewer = AdmissionReviewer(mode: .enforce, settings: { Settings(now: Date()) })
+let encoder = JSONEncoder()
+
+let parseRate = measure("reference: JSONSerialization parse of the body", iterations: iterations) {
+    _ = try? JSONSerialization.jsonObject(with: reviewBody)
+}
+var rates: [Int: Double] = [:]
+for size in [100, 10_000] {
+    let build = ContinuousClock().measure { _ = InMemorySnapshot(objects: snapshotObjects(count: size)) }
+    let snapshot = InMemorySnapshot(objects: snapshotObjects(count: size))
+    print("snapshot of \(size * 3) objects built in \(build)")
+    guard let request = try? AdmissionReview.decodeRequest(from: reviewBody) else {
+        print("error: the bench review body does not decode")
+        exit(1)
+    }
+    let findings = reviewer.review(request, snapshot: snapshot).evaluation.findings.map(\.rule.rawValue)
+    print("  findings on the bench review: \(findings)")
+    _ = measure("  engine only (\(size * 3) objects)", iterations: iterations) {
+        _ = RuleEngine.evaluate(ReviewInput(request), snapshot: snapshot, settings: Settings(now: Date()))
+    }
+    rates[size] = measure("  decode + review + encode (\(size * 3) objects)", iterations: iterations) {
+        guard let request = try? AdmissionReview.decodeRequest(from: reviewBody) else { return }
+        let outcome = reviewer.review(request, snapshot: snapshot)
+        _ = try? encoder.encode(AdmissionReview(response: outcome.response))
+    }
+}
+if let small = rates[100], let large = rates[10_000] {
+    print(String(format: "ratio full review / reference parse (30,000 objects): %.2f", large / parseRate))
+    print(String(format: "ratio 30,000-object / 300-object snapshot rate: %.2f (1.0 = lookups do not scan)", large / small))
+}
