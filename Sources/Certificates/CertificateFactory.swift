@@ -145,7 +145,7 @@ public enum CertificateFactory {
         X509V3_set_ctx(&context, issuer ?? x509, x509, nil, nil, 0)
         func add(_ nid: Int32, _ value: String) throws(CertificateError) {
             guard let extensionPointer = X509V3_EXT_conf_nid(nil, &context, nid, value) else {
-                throw .openSSL(.generationFailed, "cannot build extension \(String(cString: OBJ_nid2sn(nid)))")
+                throw .openSSL(.generationFailed, "cannot build extension \(shortName(nid))")
             }
             defer { X509_EXTENSION_free(extensionPointer) }
             guard X509_add_ext(x509, extensionPointer, -1) == 1 else { throw .openSSL(.generationFailed, "cannot add an extension") }
@@ -173,6 +173,11 @@ public enum CertificateFactory {
         return der
     }
 
+    private static func shortName(_ nid: Int32) -> String {
+        guard let name = OBJ_nid2sn(nid) else { return "NID \(nid)" }
+        return String(cString: name)
+    }
+
     private static func hasSubjectKeyIdentifier(_ x509: OpaquePointer) -> Bool {
         X509_get_ext_by_NID(x509, NID_subject_key_identifier, -1) >= 0
     }
@@ -185,7 +190,7 @@ public enum CertificateFactory {
             let bytes = Array(value.utf8)
             guard X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8, bytes, Int32(bytes.count), -1, 0) == 1 else {
                 X509_NAME_free(name)
-                throw .openSSL(.invalidRequest, "the subject field \(String(cString: OBJ_nid2sn(nid))) is not acceptable")
+                throw .openSSL(.invalidRequest, "the subject field \(shortName(nid)) is not acceptable")
             }
         }
         return name

@@ -111,7 +111,7 @@ public enum PEMBundle {
     /// report every one of them precisely. Never throws; each run of stray lines is one error.
     public static func blocks(in pem: [UInt8]) -> PEMScan {
         var scanner = PEMScanner()
-        scanner.scan(String(decoding: pem, as: UTF8.self))
+        scanner.scan(pem)
         return PEMScan(blocks: scanner.blocks, errors: scanner.errors, isEmpty: scanner.sawNothing)
     }
 
@@ -143,11 +143,12 @@ private struct PEMScanner {
     private var inStrayRun = false
     private var count = 0
 
-    mutating func scan(_ text: String) {
+    mutating func scan(_ bytes: [UInt8]) {
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split bytes, not Characters: Swift treats "\r\n" as one Character, which would hide CRLF line ends.
+        for rawLine in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            let line = String(decoding: rawLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if !line.isEmpty { sawNothing = false }
             if open != nil {
                 continueBlock(line[...], lineNumber: lineNumber)
@@ -165,7 +166,9 @@ private struct PEMScanner {
     private static func label(of line: String, marker: String) -> String? {
         let prefix = "-----\(marker) "
         guard line.hasPrefix(prefix), line.hasSuffix("-----"), line.count >= prefix.count + 5 else { return nil }
-        return String(line.dropFirst(prefix.count).dropLast(5))
+        let label = line.dropFirst(prefix.count).dropLast(5)
+        // A label is a few words; anything longer is damage, and is cut so that messages stay one short line.
+        return label.count <= 64 ? String(label) : String(label.prefix(64)) + "..."
     }
 
     private mutating func outside(_ line: String, lineNumber: Int) {
