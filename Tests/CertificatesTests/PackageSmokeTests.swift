@@ -1,4 +1,0 @@
-import Testing
-@testable import Certificates
-
-@Test func moduleLinks() { #expect(Bool(true)) }
