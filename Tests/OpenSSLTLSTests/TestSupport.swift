@@ -111,7 +111,7 @@ func runSync(_ executable: String, _ arguments: [String], stdin: String? = nil,
     while process.isRunning {
         if Date() > deadline {
             timedOut = true
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             break
         }
         usleep(10_000)
