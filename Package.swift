@@ -91,6 +91,19 @@ let package = Package(
             path: "bench/engine/EngineBench",
             swiftSettings: swiftSettings
         ),
+        // bench/tls/run.sh: HTTPS responder on OpenSSLTLS, compared with nginx.
+        .executableTarget(
+            name: "TLSBenchResponder",
+            dependencies: [
+                "OpenSSLTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/tls/TLSBenchResponder",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OpenSSLTLSTests",
             dependencies: ["OpenSSLTLS", "Certificates", .product(name: "NIOEmbedded", package: "swift-nio")],

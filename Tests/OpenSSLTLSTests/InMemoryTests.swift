@@ -1,0 +1,265 @@
+import NIOCore
+import NIOEmbedded
+import Testing
+@testable import OpenSSLTLS
+
+/// A client-role and a server-role handler on two `EmbeddedChannel`s, bytes shuttled by hand.
+final class EmbeddedPair {
+    let client = EmbeddedChannel()
+    let server = EmbeddedChannel()
+    let clientRecorder = Recorder()
+    let serverRecorder = Recorder()
+    let failures = FailureCounter()
+    let serverHandler: OpenSSLServerHandler
+    let clientHandler: OpenSSLClientHandler
+
+    init(pki: TestPKI, alpn: [String] = ["http/1.1"], maxBuffered: Int = 1 << 20) throws {
+        var serverConfig = pki.serverConfiguration()
+        serverConfig.onHandshakeFailure = failures.hook
+        serverConfig.maximumBufferedPlaintextBytes = maxBuffered
+        var clientConfig = TLSClientConfiguration(trustedCAFile: pki.caFile)
+        clientConfig.alpnProtocols = alpn
+        clientConfig.maximumBufferedPlaintextBytes = maxBuffered
+        serverHandler = try OpenSSLServerHandler(context: OpenSSLContext(configuration: serverConfig))
+        clientHandler = try OpenSSLClientHandler(context: OpenSSLContext(configuration: clientConfig), serverHostname: "localhost")
+        try server.pipeline.syncOperations.addHandler(serverHandler)
+        try server.pipeline.syncOperations.addHandler(serverRecorder)
+        try client.pipeline.syncOperations.addHandler(clientHandler)
+        try client.pipeline.syncOperations.addHandler(clientRecorder)
+    }
+
+    func activate() throws {
+        try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()
+    }
+
+    /// Moves bytes both ways until neither side has anything left to send.
+    func interact() throws {
+        var moved = true
+        while moved {
+            moved = false
+            while let bytes = try client.readOutbound(as: ByteBuffer.self) {
+                if server.isActive { try server.writeInbound(bytes) }
+                moved = true
+            }
+            while let bytes = try server.readOutbound(as: ByteBuffer.self) {
+                if client.isActive { try client.writeInbound(bytes) }
+                moved = true
+            }
+        }
+    }
+
+    func handshake() throws {
+        try activate()
+        try interact()
+    }
+
+    func drainClientOutbound() throws -> ByteBuffer {
+        var all = ByteBuffer()
+        while var bytes = try client.readOutbound(as: ByteBuffer.self) { all.writeBuffer(&bytes) }
+        return all
+    }
+}
+
+@Suite("In-memory TLS (EmbeddedChannel)")
+struct InMemoryTests {
+    @Test func handshakeNegotiatesTLS13AndALPNAndCarriesDataBothWays() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require())
+        try pair.handshake()
+        let serverSide = try #require(pair.serverRecorder.handshake)
+        let clientSide = try #require(pair.clientRecorder.handshake)
+        #expect(serverSide.protocolVersion == "TLSv1.3")
+        #expect(serverSide.alpnProtocol == "http/1.1")
+        #expect(clientSide.alpnProtocol == "http/1.1")
+        #expect(serverSide.peerSubject == nil)  // server asked for no client certificate
+        #expect(clientSide.peerCommonName == "localhost")
+        #expect(clientSide.peerSubject == "CN=localhost,O=mtls-guard")
+        #expect(clientSide.peerCertificateSerial == "1001")
+        #expect(pair.clientHandler.peerSubject == "CN=localhost,O=mtls-guard")
+
+        try pair.client.writeAndFlush(ByteBuffer(string: "ping")).wait()
+        try pair.interact()
+        #expect(try pair.server.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "ping"))
+        pair.server.writeAndFlush(ByteBuffer(string: "pong"), promise: nil)
+        try pair.interact()
+        #expect(try pair.client.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "pong"))
+        #expect(pair.serverRecorder.errors.isEmpty && pair.clientRecorder.errors.isEmpty)
+        #expect(pair.failures.all.isEmpty)
+    }
+
+    @Test func clientOfferingOnlyOtherALPNStillConnectsWithoutALPN() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require(), alpn: ["h2"])
+        try pair.handshake()
+        #expect(try #require(pair.serverRecorder.handshake).alpnProtocol == nil)
+    }
+
+    @Test func writesBeforeHandshakeWaitForItAndForFlush() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require())
+        try pair.activate()
+        let written = pair.client.write(ByteBuffer(string: "early"))
+        try pair.interact()
+        // Handshake done, but the write was never flushed: nothing may have been sent.
+        #expect(try pair.server.readInbound(as: ByteBuffer.self) == nil)
+        pair.client.flush()
+        try pair.interact()
+        #expect(try pair.server.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "early"))
+        try written.wait()
+    }
+
+    @Test func plaintextBufferedDuringHandshakeIsCapped() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require(), maxBuffered: 8)
+        try pair.activate()
+        let small = pair.client.write(ByteBuffer(string: "12345"))
+        let tooMuch = pair.client.write(ByteBuffer(string: "6789"))
+        #expect(throws: OpenSSLTLSError.bufferLimitExceeded(limit: 8)) { try tooMuch.wait() }
+        pair.client.flush()
+        try pair.interact()
+        try small.wait()
+        #expect(try pair.server.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "12345"))
+    }
+
+    @Test func closeNotifyIsExchangedAndBothSidesCloseCleanly() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require())
+        try pair.handshake()
+        let closed = pair.client.close()
+        try pair.interact()
+        try closed.wait()
+        #expect(!pair.server.isActive)
+        #expect(!pair.client.isActive)
+        #expect(pair.serverRecorder.errors.isEmpty, "a close_notify close is clean")
+        #expect(pair.clientRecorder.errors.isEmpty)
+    }
+
+    @Test func closeWithPendingWritesSendsThemBeforeCloseNotifyAndRefusesLaterOnes() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require())
+        try pair.handshake()
+        let first = pair.server.write(ByteBuffer(string: "last words"))  // not flushed
+        let closed = pair.server.close()
+        let late = pair.server.write(ByteBuffer(string: "too late"))
+        pair.server.flush()
+        #expect(throws: ChannelError.outputClosed) { try late.wait() }
+        try pair.interact()
+        try first.wait()
+        try closed.wait()
+        #expect(pair.clientRecorder.received == "last words")
+        #expect(!pair.client.isActive, "the client answers close_notify by closing")
+        #expect(pair.clientRecorder.errors.isEmpty)
+    }
+
+    @Test func dataBeforeCloseNotifyInOneReadIsDeliveredFirst() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require())
+        try pair.handshake()
+        pair.client.write(ByteBuffer(string: "request"), promise: nil)
+        pair.client.close(promise: nil)
+        let both = try pair.drainClientOutbound()
+        try pair.server.writeInbound(both)
+        #expect(try pair.server.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "request"))
+        #expect(!pair.server.isActive)
+    }
+
+    @Test func tls13DataInTheSameReadAsFinishedIsDecoded() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require())
+        try pair.activate()
+        // ClientHello -> server; server flight -> client, which completes its side.
+        try pair.server.writeInbound(try pair.drainClientOutbound())
+        while let bytes = try pair.server.readOutbound(as: ByteBuffer.self) { try pair.client.writeInbound(bytes) }
+        #expect(pair.clientRecorder.handshake != nil)
+        #expect(pair.serverRecorder.handshake == nil)
+        pair.client.writeAndFlush(ByteBuffer(string: "piggyback"), promise: nil)
+        // Finished and the first application record arrive in a single read.
+        try pair.server.writeInbound(try pair.drainClientOutbound())
+        #expect(pair.serverRecorder.handshake != nil)
+        #expect(try pair.server.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "piggyback"))
+    }
+
+    @Test func garbageBytesFailTheHandshakeAndCloseTheChannel() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require())
+        try pair.server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try pair.server.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        #expect(!pair.server.isActive)
+        let error = try #require(pair.serverRecorder.tlsErrors.first)
+        guard case .handshakeFailed(let reason) = error else {
+            Issue.record("expected handshakeFailed, got \(error)")
+            return
+        }
+        #expect(reason.contains("http request") || reason.contains("wrong version"), "OpenSSL reason text: \(reason)")
+        #expect(pair.failures.all == [error])
+    }
+
+    @Test func truncatedClientHelloHitsTheHandshakeTimeout() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require())
+        try pair.activate()
+        var hello = try pair.drainClientOutbound()
+        let slice = hello.readSlice(length: 20)
+        let partial = try #require(slice)
+        try pair.server.writeInbound(partial)
+        pair.server.embeddedEventLoop.advanceTime(by: .seconds(9))
+        #expect(pair.server.isActive)
+        pair.server.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!pair.server.isActive)
+        #expect(pair.serverRecorder.tlsErrors == [.handshakeTimeout(.seconds(10))])
+        #expect(pair.failures.all == [.handshakeTimeout(.seconds(10))])
+    }
+
+    @Test func abruptCloseWithoutCloseNotifyIsAnUncleanShutdown() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require())
+        try pair.handshake()
+        pair.server.pipeline.fireChannelInactive()
+        #expect(pair.serverRecorder.tlsErrors == [.uncleanShutdown])
+        #expect(pair.failures.all.isEmpty, "not a handshake failure")
+    }
+
+    @Test func connectionDroppedBeforeAnyByteIsNotCountedAsHandshakeFailure() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require())
+        try pair.server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        pair.server.pipeline.fireChannelInactive()
+        #expect(pair.serverRecorder.tlsErrors == [.uncleanShutdown])
+        #expect(pair.failures.all.isEmpty)
+    }
+
+    @Test func halfCloseLetsTheServerAnswerAfterTheClientsCloseNotify() throws {
+        let pair = try EmbeddedPair(pki: TestPKI.require())
+        try pair.server.setOption(ChannelOptions.allowRemoteHalfClosure, value: true).wait()
+        try pair.handshake()
+        pair.client.write(ByteBuffer(string: "question"), promise: nil)
+        // EmbeddedChannel cannot half-close, so the client's bytes are moved by hand.
+        pair.client.close(mode: .output, promise: nil)
+        try pair.server.writeInbound(try pair.drainClientOutbound())
+        #expect(pair.serverRecorder.received == "question")
+        #expect(pair.serverRecorder.inputClosed, "close_notify surfaces as ChannelEvent.inputClosed")
+        #expect(pair.server.isActive, "the server may still answer")
+        try pair.server.writeAndFlush(ByteBuffer(string: "answer")).wait()
+        let answer = try pair.server.readOutbound(as: ByteBuffer.self)
+        #expect((answer?.readableBytes ?? 0) > "answer".utf8.count, "an encrypted record went out")
+        try pair.server.close().wait()
+        #expect(!pair.server.isActive, "with both close_notifys sent there is nothing to wait for")
+        #expect(pair.serverRecorder.errors.isEmpty)
+    }
+
+    @Test func wrongTrustAnchorFailsOnBothSides() throws {
+        let pki = try TestPKI.require()
+        let failures = FailureCounter()
+        var serverConfig = pki.serverConfiguration()
+        serverConfig.onHandshakeFailure = failures.hook
+        let server = EmbeddedChannel()
+        let client = EmbeddedChannel()
+        let clientRecorder = Recorder()
+        try server.pipeline.syncOperations.addHandler(OpenSSLServerHandler(context: OpenSSLContext(configuration: serverConfig)))
+        try client.pipeline.syncOperations.addHandler(OpenSSLClientHandler(
+            context: OpenSSLContext(configuration: TLSClientConfiguration(trustedCAFile: pki.otherCAFile)), serverHostname: "localhost"))
+        try client.pipeline.syncOperations.addHandler(clientRecorder)
+        try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()
+        while let bytes = try client.readOutbound(as: ByteBuffer.self) { _ = try? server.writeInbound(bytes) }
+        while let bytes = try server.readOutbound(as: ByteBuffer.self) { _ = try? client.writeInbound(bytes) }
+        while let bytes = try client.readOutbound(as: ByteBuffer.self) { _ = try? server.writeInbound(bytes) }
+        #expect(!client.isActive)
+        #expect(!server.isActive, "the client's alert ends the server's handshake")
+        guard case .handshakeFailed(let reason)? = clientRecorder.tlsErrors.first else {
+            Issue.record("expected a handshake failure, got \(clientRecorder.errors)")
+            return
+        }
+        #expect(reason.contains("certificate verify failed"))
+        #expect(failures.all.count == 1)
+    }
+}

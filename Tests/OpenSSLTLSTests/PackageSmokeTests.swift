@@ -1,4 +1,0 @@
-import Testing
-@testable import OpenSSLTLS
-
-@Test func moduleLinks() { #expect(Bool(true)) }
