@@ -5,6 +5,6 @@ struct MTLSGuard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtls-guard",
         abstract: "Validates NGINX Ingress Controller and NGINX Service Mesh mTLS configuration.",
-        subcommands: []
+        subcommands: [CheckUpstreamCACommand.self]
     )
 }
