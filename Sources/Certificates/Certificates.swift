@@ -1,2 +1,0 @@
-// Certificates module: see ../shared/DESIGN.md.
-import COpenSSLShims
