@@ -1,4 +1,5 @@
 import Foundation
+import Certificates
 import KubeModel
 
 /// RULES.md §2: the Secrets an mTLS Policy names (needs state).
@@ -69,7 +70,24 @@ public enum PolicyReferenceRules {
 
 /// `ingress-mtls/verify-depth-chain`: is `verifyDepth` deep enough for the CA bundle's intermediates?
 enum VerifyDepthChain {
+    /// NGINX's `ssl_verify_depth` default, which NIC keeps when `verifyDepth` is unset.
+    static let defaultDepth: Int64 = 1
+
     static func finding(caSecret: SecretView, verifyDepth: FieldValue<Int64>, at path: FieldPath) -> Finding? {
-        nil // Needs the Certificates module's chain analysis (branch `certs`).
+        // A wrong-typed or negative depth is §1's finding; an unreadable bundle is secret/ca's.
+        let depth: Int64
+        switch verifyDepth {
+        case .absent: depth = defaultDepth
+        case .value(let value) where value >= 0: depth = value
+        default: return nil
+        }
+        guard let pem = caSecret.data["ca.crt"],
+              let bundle = try? PEMBundle.certificates(from: pem),
+              let intermediates = ChainAnalysis.intermediatesBelowRoot(bundle: bundle),
+              depth < Int64(intermediates)
+        else { return nil }
+        let setting = verifyDepth.isSet ? "verifyDepth \(depth)" : "verifyDepth (unset, so NGINX's default \(depth))"
+        return Finding(rule: "ingress-mtls/verify-depth-chain", severity: .warn, field: path,
+            message: "\(setting) is less than the \(intermediates) intermediate CA(s) in Secret \(FieldError.quote(caSecret.metadata.name ?? "")) ca.crt: every client certificate issued by the deepest CA is rejected; set verifyDepth: \(intermediates)")
     }
 }
