@@ -1,4 +1,5 @@
 import Foundation
+import Certificates
 import KubeModel
 
 /// RULES.md §1: a Policy on its own (no state). Mirrors NIC's `validatePolicySpec`, plus the
@@ -224,6 +225,8 @@ public enum PolicyRules {
                 add("egress-mtls/ciphers", "ciphers", FieldError.invalid(text, "must be a non-empty OpenSSL cipher string such as \"HIGH:!aNULL:!MD5\""))
             } else if let bad = text.first(where: { !allowed.contains($0) }) {
                 add("egress-mtls/ciphers", "ciphers", FieldError.invalid(text, "character \(FieldError.quote(String(bad))) is not allowed in an OpenSSL cipher string (A-Z a-z 0-9 ! + : @ _ . = -)"))
+            } else if !CipherList.selectsAnyCipher(text) {
+                add("egress-mtls/ciphers", "ciphers", FieldError.invalid(text, "OpenSSL selects no cipher from this string: NGINX would fail to load the configuration; try \"HIGH:!aNULL:!MD5\""))
             }
         }
 

@@ -47,10 +47,95 @@ public struct Evaluation: Sendable, Equatable {
 public enum RuleEngine {
     /// Applies every rule that concerns `input.kind` and returns the findings.
     ///
+    /// CREATE and UPDATE judge `object`; DELETE judges `oldObject` (what is being removed).
     /// `snapshot` is `nil` when no cluster view is available: "needs state" rules are then skipped
     /// and listed in `Evaluation.skippedStateRules`.
     public static func evaluate(_ input: ReviewInput, snapshot: (any ClusterSnapshot)?, settings: Settings) -> Evaluation {
-        // Placeholder until the catalogue lands (issue 3).
-        Evaluation(findings: [])
+        let subject = input.operation == .delete ? input.oldObject : input.object
+        guard let subject, let object = kubeObject(subject, input: input),
+              let kind = ResourceKind(group: input.kind.group, kind: input.kind.kind) ?? ResourceKind(object)
+        else { return Evaluation(findings: []) }
+        let previous = input.operation == .update ? input.oldObject.flatMap { kubeObject($0, input: input) } : nil
+
+        var findings: [Finding] = []
+        var skipped: [RuleID] = []
+        /// Runs a "needs state" rule family, or records it as skipped.
+        func withState(_ ids: [RuleID], _ rules: (any ClusterSnapshot) -> [Finding]) {
+            if let snapshot { findings += rules(snapshot) } else { skipped += ids }
+        }
+
+        switch (kind, input.operation) {
+        case (.policy, .create), (.policy, .update):
+            let view = PolicyView(object)
+            findings += PolicyRules.findings(view)
+            withState(PolicyReferenceRules.ruleIDs) { PolicyReferenceRules.findings(view, snapshot: $0, settings: settings) }
+            if input.operation == .update {
+                withState(["policy/in-use-update"]) {
+                    DeleteRules.policyUpdateFindings(old: previous, new: object, snapshot: $0, settings: settings)
+                }
+            }
+        case (.policy, .delete):
+            withState(["policy/in-use-delete"]) { DeleteRules.policyDeleteFindings(object, snapshot: $0, settings: settings) }
+
+        case (.ingress, .create), (.ingress, .update):
+            let view = IngressView(object)
+            guard settings.checksIngress(view) else { break }
+            findings += IngressRules.findings(view)
+            withState(IngressRules.stateRuleIDs) { IngressRules.referenceFindings(view, snapshot: $0, settings: settings) }
+
+        case (.virtualServer, .create), (.virtualServer, .update):
+            let view = VirtualServerView(object)
+            findings += VirtualServerRules.findings(view)
+            withState(VirtualServerRules.stateRuleIDs) { VirtualServerRules.referenceFindings(view, snapshot: $0, settings: settings) }
+
+        case (.virtualServerRoute, .create), (.virtualServerRoute, .update):
+            let view = VirtualServerRouteView(object)
+            findings += VirtualServerRules.findings(view)
+            withState(VirtualServerRules.stateRuleIDs) { VirtualServerRules.referenceFindings(view, snapshot: $0, settings: settings) }
+
+        case (.secret, .create), (.secret, .update):
+            findings += SecretRules.contentFindings(SecretView(object), root: FieldPath("data"), settings: settings)
+            if input.operation == .update {
+                withState(["secret/in-use-update"]) { DeleteRules.secretUpdateFindings(object, snapshot: $0, settings: settings) }
+            }
+        case (.secret, .delete):
+            withState(["secret/in-use-delete"]) { DeleteRules.secretDeleteFindings(object, snapshot: $0, settings: settings) }
+
+        case (.workload, .create), (.workload, .update):
+            findings += MeshRules.findings(object, settings: settings)
+
+        default:
+            // DELETE of a referencing object and CONNECT break nothing the catalogue guards.
+            break
+        }
+        return Evaluation(findings: findings, skippedStateRules: skipped)
+    }
+
+    /// The "needs state" findings of an object that references Policies (Ingress, VirtualServer,
+    /// VirtualServerRoute): used to judge what a Policy change does to its referrers.
+    static func referenceFindings(of object: KubeObject, snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
+        switch ResourceKind(object) {
+        case .ingress?:
+            let view = IngressView(object)
+            return settings.checksIngress(view) ? IngressRules.referenceFindings(view, snapshot: snapshot, settings: settings) : []
+        case .virtualServer?:
+            return VirtualServerRules.referenceFindings(VirtualServerView(object), snapshot: snapshot, settings: settings)
+        case .virtualServerRoute?:
+            return VirtualServerRules.referenceFindings(VirtualServerRouteView(object), snapshot: snapshot, settings: settings)
+        default:
+            return []
+        }
+    }
+
+    /// The object as a `KubeObject`, with `apiVersion`, `kind`, `namespace` and `name` filled in from the
+    /// request when the document omits them (the API server always sends them; hand-written reviews may not).
+    static func kubeObject(_ value: JSONValue, input: ReviewInput) -> KubeObject? {
+        guard case .object(var members) = value else { return nil }
+        if members["apiVersion"]?.stringValue == nil { members["apiVersion"] = .string(input.kind.apiVersion) }
+        if members["kind"]?.stringValue == nil { members["kind"] = .string(input.kind.kind) }
+        guard var object = KubeObject(.object(members)) else { return nil }
+        if object.metadata.namespace == nil { object.metadata.namespace = input.namespace }
+        if object.metadata.name == nil { object.metadata.name = input.name }
+        return object
     }
 }

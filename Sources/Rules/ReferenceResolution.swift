@@ -1,0 +1,76 @@
+import Foundation
+import KubeModel
+
+/// How a reference to another object resolved.
+enum Resolution<Target> {
+    /// The object does not exist (yet).
+    case missing
+    /// The object exists but cannot be used; the message says why (one line, no secret data).
+    case unusable(String)
+    case usable(Target)
+}
+
+/// A referenced Policy, read once.
+struct ResolvedPolicy {
+    var key: ObjectKey
+    var view: PolicyView
+    var isValid: Bool
+
+    var isIngressMTLS: Bool { view.setTypes == ["ingressMTLS"] }
+    var isEgressMTLS: Bool { view.setTypes == ["egressMTLS"] }
+}
+
+/// What "needs state" rules share: the snapshot, the settings, and how a missing reference is judged.
+struct StateContext {
+    let snapshot: any ClusterSnapshot
+    let settings: Settings
+
+    /// A missing reference warns (objects are applied in any order) unless `--strict-references`.
+    var missingSeverity: Severity { settings.strictReferences ? .deny : .warn }
+
+    func policy(_ key: ObjectKey) -> ResolvedPolicy? {
+        guard let object = snapshot.policy(namespace: key.namespace, name: key.name) else { return nil }
+        let view = PolicyView(object)
+        return ResolvedPolicy(key: key, view: view, isValid: PolicyRules.isValid(view))
+    }
+
+    /// Resolves a Secret that must have `requiredType` and content valid per `secret/ca` or `secret/tls`.
+    func secret(_ key: ObjectKey, requiredType: String, usage: String) -> Resolution<SecretView> {
+        guard let object = snapshot.secret(namespace: key.namespace, name: key.name) else { return .missing }
+        let view = SecretView(object)
+        guard view.type == requiredType else {
+            return .unusable("Secret \(FieldError.quote(key.description)) has type \(FieldError.quote(view.type)); \(usage) needs type \(FieldError.quote(requiredType))")
+        }
+        if let failure = Self.contentFailures(view, requiredType: requiredType, settings: settings).first {
+            return .unusable("Secret \(FieldError.quote(key.description)) is invalid: \(failure.field): \(failure.message) (\(failure.rule))")
+        }
+        return .usable(view)
+    }
+
+    /// Deny findings of `SecretRules` that make a Secret unusable as `requiredType`.
+    static func contentFailures(_ secret: SecretView, requiredType: String, settings: Settings) -> [Finding] {
+        let relevant: Set<RuleID> = requiredType == SecretView.caType ? ["secret/ca", "secret/ca-crl"] : ["secret/tls"]
+        return SecretRules.contentFindings(secret, root: FieldPath("data"), settings: settings)
+            .filter { $0.severity == .deny && relevant.contains($0.rule) }
+            .sortedForOutput()
+    }
+
+    /// `Not found: Secret "ns/name" does not exist (yet): ...` with the consequence NIC has until it appears.
+    static func missingMessage(kind: String, key: ObjectKey, consequence: String) -> String {
+        FieldError.notFound("\(kind) \(FieldError.quote(key.description)) does not exist (yet): \(consequence) until it appears")
+    }
+}
+
+extension Settings {
+    /// RULES.md §9: an Ingress with another class is never checked; one with no class is.
+    func checksIngress(_ ingress: IngressView) -> Bool {
+        guard let ingressClass = ingress.ingressClass else { return true }
+        return ingressClasses.contains(ingressClass)
+    }
+}
+
+/// "a, b, c, d, e and 3 more": bounded lists of objects in one-line messages.
+func boundedList(_ items: [String], limit: Int = 5) -> String {
+    guard items.count > limit else { return items.joined(separator: ", ") }
+    return items.prefix(limit).joined(separator: ", ") + " and \(items.count - limit) more"
+}

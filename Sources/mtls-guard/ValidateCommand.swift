@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import KubeModel
+import Rules
+
+/// `mtls-guard validate`: the rule engine offline, for CI. Every object is judged as a CREATE
+/// against the snapshot formed by all inputs.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Validate manifests (files, directories, - for stdin) against the mTLS rule catalogue.",
+        discussion: "Exit status: 0 no deny finding, 1 deny findings, 2 usage error or unreadable input.")
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Argument(help: "Files or directories (recursive: .yaml .yml .json); - reads stdin.")
+    var paths: [String] = []
+
+    @Option(help: "text or json.")
+    var output: OutputFormat = .text
+
+    @Option(help: "Mesh-wide NGINX Service Mesh mTLS mode: off, permissive or strict.",
+            transform: ValidateCommand.parseMeshMode)
+    var meshMTLSMode: MeshMTLSMode = .permissive
+
+    @Flag(help: "Deny (instead of warn) when a referenced Policy or Secret does not exist.")
+    var strictReferences = false
+
+    @Option(help: "Warn when a certificate expires within this many days.")
+    var expiryWindowDays: Double = 30
+
+    @Option(name: .customLong("ingress-class"), help: "Ingress class to check (repeatable; default nginx).")
+    var ingressClasses: [String] = []
+
+    static func parseMeshMode(_ text: String) throws -> MeshMTLSMode {
+        guard let mode = MeshMTLSMode(rawValue: text) else {
+            throw ValidationError("--mesh-mtls-mode must be one of off, permissive, strict")
+        }
+        return mode
+    }
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give at least one PATH (file, directory or - for stdin)") }
+        guard expiryWindowDays >= 0 else { throw ValidationError("--expiry-window-days must not be negative") }
+    }
+
+    var settings: Settings {
+        Settings(meshMTLSMode: meshMTLSMode, strictReferences: strictReferences,
+                 expiryWarningWindow: expiryWindowDays * 24 * 3600,
+                 ingressClasses: ingressClasses.isEmpty ? ["nginx"] : Set(ingressClasses), now: Date())
+    }
+
+    func run() throws {
+        let loaded: [LoadedObject]
+        do {
+            loaded = try ManifestLoader.load(paths: paths)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let report = ValidationReport(loaded, settings: settings)
+        switch output {
+        case .json: print(report.json())
+        case .text: print(report.text(), terminator: "")
+        }
+        if report.summary.denied > 0 { throw ExitCode(1) }
+    }
+}
+
+/// The result of `validate`, shaped as the JSON contract of DESIGN.md.
+struct ValidationReport: Encodable {
+    struct Result: Encodable {
+        var apiVersion: String
+        var kind: String
+        /// `default` for namespaced kinds without one; `null` for cluster-scoped kinds.
+        var namespace: String?
+        var name: String
+        var source: String
+        var findings: [ReportedFinding]
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(apiVersion, forKey: .apiVersion)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(namespace, forKey: .namespace)  // explicit null, so every result has the key
+            try container.encode(name, forKey: .name)
+            try container.encode(source, forKey: .source)
+            try container.encode(findings, forKey: .findings)
+        }
+
+        enum CodingKeys: String, CodingKey { case apiVersion, kind, namespace, name, source, findings }
+    }
+
+    struct ReportedFinding: Encodable {
+        var rule: String
+        var severity: String
+        var field: String
+        var message: String
+    }
+
+    struct Summary: Encodable {
+        var objects: Int
+        /// Objects with at least one deny finding.
+        var denied: Int
+        /// Objects with warnings but no deny finding.
+        var warned: Int
+    }
+
+    /// Kinds that have no namespace: their results carry `namespace: null`.
+    static let clusterScopedKinds: Set<String> = [
+        "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+        "StorageClass", "IngressClass", "PriorityClass", "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration", "APIService", "ClusterIssuer", "RuntimeClass", "CSIDriver",
+    ]
+
+    var results: [Result]
+    var summary: Summary
+
+    init(_ loaded: [LoadedObject], settings: Settings) {
+        let snapshot = InMemorySnapshot(objects: loaded.map(\.object))
+        results = loaded.map { item in
+            let object = item.object
+            let namespace = Self.clusterScopedKinds.contains(object.kind) ? nil : (object.metadata.namespace ?? "default")
+            let kind = GroupVersionKind(group: object.group,
+                                        version: String(object.apiVersion.split(separator: "/").last ?? ""), kind: object.kind)
+            let input = ReviewInput(operation: .create, kind: kind, namespace: namespace, name: object.metadata.name,
+                                    object: object.raw, oldObject: nil)
+            let evaluation = RuleEngine.evaluate(input, snapshot: snapshot, settings: settings)
+            return Result(apiVersion: object.apiVersion, kind: object.kind, namespace: namespace, name: object.name,
+                          source: item.source,
+                          findings: evaluation.findings.map {
+                              ReportedFinding(rule: $0.rule.rawValue, severity: $0.severity.rawValue,
+                                              field: $0.field.description, message: $0.message)
+                          })
+        }
+        let denied = results.filter { $0.findings.contains { $0.severity == "deny" } }.count
+        let warned = results.filter { r in
+            r.findings.contains { $0.severity == "warn" } && !r.findings.contains { $0.severity == "deny" }
+        }.count
+        summary = Summary(objects: results.count, denied: denied, warned: warned)
+    }
+
+    func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(self) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `source: Kind namespace/name: field: message (rule) [severity]` per finding, then a summary line.
+    func text() -> String {
+        var out = ""
+        for result in results {
+            let name = result.namespace.map { "\($0)/\(result.name)" } ?? result.name
+            for finding in result.findings {
+                out += "\(result.source): \(result.kind) \(name): \(finding.field): \(finding.message) (\(finding.rule)) [\(finding.severity)]\n"
+            }
+        }
+        out += "\(summary.objects) objects, \(summary.denied) denied, \(summary.warned) warned\n"
+        return out
+    }
+}
