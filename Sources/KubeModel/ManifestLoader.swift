@@ -77,12 +77,15 @@ public enum ManifestLoader {
         var objects: [LoadedObject] = []
         var documentNumber = 0
         do {
-            for node in try Yams.compose_all(yaml: text) {
+            // YamlSequence ends quietly on a parse error and keeps it in `error`: check it after the loop.
+            var documents = try Yams.compose_all(yaml: text)
+            while let node = documents.next() {
                 documentNumber += 1
                 let value = try jsonValue(node, source: "\(source)#doc\(documentNumber)")
                 if value.isNull { continue }  // `---` followed by nothing, or a comment-only document
                 objects += try self.objects(in: value, source: "\(source)#doc\(documentNumber)")
             }
+            if let error = documents.error { throw error }
         } catch let error as ManifestError {
             throw error
         } catch let error as YamlError {

@@ -11,11 +11,9 @@ public enum DeleteRules {
         "\(object.kind) \(object.metadata.namespace ?? "default")/\(object.name)"
     }
 
-    /// Referrers NIC actually serves: Ingresses of other classes are never checked (§9).
+    /// Referrers this NIC actually serves: objects of other ingress classes are never checked (§9).
     static func servedReferrers(_ objects: [KubeObject], settings: Settings) -> [KubeObject] {
-        objects.filter { object in
-            ResourceKind(object) != .ingress || settings.checksIngress(IngressView(object))
-        }
+        objects.filter(settings.checks)
     }
 
     // MARK: Policies

@@ -67,6 +67,20 @@ extension Settings {
         guard let ingressClass = ingress.ingressClass else { return true }
         return ingressClasses.contains(ingressClass)
     }
+
+    /// §9 for any object: Ingresses by class name or legacy annotation; NIC custom resources
+    /// (Policy, VirtualServer, VirtualServerRoute) by `spec.ingressClassName`. Anything else is checked.
+    func checks(_ object: KubeObject) -> Bool {
+        switch ResourceKind(object) {
+        case .ingress?:
+            return checksIngress(IngressView(object))
+        case .policy?, .virtualServer?, .virtualServerRoute?:
+            guard let ingressClass = object.raw["spec"]?["ingressClassName"]?.stringValue else { return true }
+            return ingressClasses.contains(ingressClass)
+        default:
+            return true
+        }
+    }
 }
 
 /// "a, b, c, d, e and 3 more": bounded lists of objects in one-line messages.

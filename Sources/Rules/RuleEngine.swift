@@ -55,6 +55,8 @@ public enum RuleEngine {
         guard let subject, let object = kubeObject(subject, input: input),
               let kind = ResourceKind(group: input.kind.group, kind: input.kind.kind) ?? ResourceKind(object)
         else { return Evaluation(findings: []) }
+        // §9: resources of other ingress classes belong to another controller.
+        guard settings.checks(object) else { return Evaluation(findings: []) }
         let previous = input.operation == .update ? input.oldObject.flatMap { kubeObject($0, input: input) } : nil
 
         var findings: [Finding] = []
@@ -79,7 +81,6 @@ public enum RuleEngine {
 
         case (.ingress, .create), (.ingress, .update):
             let view = IngressView(object)
-            guard settings.checksIngress(view) else { break }
             findings += IngressRules.findings(view)
             withState(IngressRules.stateRuleIDs) { IngressRules.referenceFindings(view, snapshot: $0, settings: settings) }
 
@@ -114,10 +115,10 @@ public enum RuleEngine {
     /// The "needs state" findings of an object that references Policies (Ingress, VirtualServer,
     /// VirtualServerRoute): used to judge what a Policy change does to its referrers.
     static func referenceFindings(of object: KubeObject, snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
+        guard settings.checks(object) else { return [] }
         switch ResourceKind(object) {
         case .ingress?:
-            let view = IngressView(object)
-            return settings.checksIngress(view) ? IngressRules.referenceFindings(view, snapshot: snapshot, settings: settings) : []
+            return IngressRules.referenceFindings(IngressView(object), snapshot: snapshot, settings: settings)
         case .virtualServer?:
             return VirtualServerRules.referenceFindings(VirtualServerView(object), snapshot: snapshot, settings: settings)
         case .virtualServerRoute?:

@@ -94,3 +94,17 @@ import Testing
         ])
     }
 }
+
+@Suite struct IngressClassScopeTests {
+    @Test(arguments: [("ingressClassName: other, ", true), ("ingressClassName: nginx, ", false), ("", false)])
+    func virtualServersOfOtherClassesAreNotChecked(classPart: String, skipped: Bool) throws {
+        let vs = try VirtualServerRulesTests.virtualServer("{\(classPart)policies: [{name: Bad_Name}]}")
+        #expect(Fixture.evaluate(vs, state: []).findings.isEmpty == skipped)
+    }
+
+    @Test func policyDeleteIgnoresReferrersOfOtherClasses() throws {
+        let policy = try Fixture.policy("{ingressMTLS: {clientCertSecret: ca}}", name: "mtls")
+        let vs = try VirtualServerRulesTests.virtualServer("{ingressClassName: other, tls: {secret: tls}, policies: [{name: mtls}]}")
+        #expect(Fixture.evaluate(policy, .delete, state: [policy, vs]).findings.isEmpty)
+    }
+}
