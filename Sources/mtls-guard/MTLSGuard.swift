@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct MTLSGuard: AsyncParsableCommand {
@@ -10,4 +11,22 @@ struct MTLSGuard: AsyncParsableCommand {
             CheckUpstreamCACommand.self, CertsCommand.self,
         ]
     )
+
+    /// ArgumentParser exits 64 on usage errors; the CLI contract (DESIGN.md) says 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -21,10 +21,10 @@ import Testing
         #expect(text == "\(field): Invalid value (r/x)")
     }
 
-    @Test(arguments: [0, 1, 10, 40, 200])
-    func totalStaysWithinBudgetAndCountsOmissions(count: Int) {
+    @Test(arguments: [0, 1, 10, 40, 200], [1, 50, 110, 120])
+    func totalStaysWithinBudgetAndCountsOmissions(count: Int, length: Int) {
         var list = WarningList()
-        let warning = String(repeating: "w", count: 110)
+        let warning = String(repeating: "w", count: length - 1) + "…"
         for _ in 0..<count { list.append(warning) }
         let out = list.finished()
         #expect(out.reduce(0) { $0 + $1.utf8.count } <= WarningList.totalLimit)

@@ -82,7 +82,7 @@ def test_audit_mode_allows_silently_and_writes_audit_line(server_factory):
         time.sleep(0.05)
     assert len(audits) == 1
     line = audits[0]
-    assert (line["mode"], line["decision"], line["allowed"], line["user"]) == ("audit", "deny", "false", "bob")
+    assert (line["mode"], line["decision"], line["allowed"], line["user"]) == ("audit", "deny", "true", "bob")
     assert (line["kind"], line["namespace"], line["name"], line["operation"]) == ("Policy", "default", "ingress-mtls", "CREATE")
     assert {f["rule"] for f in line["findings"]} >= {"ingress-mtls/verify-client", "ingress-mtls/verify-depth"}
 

@@ -20,10 +20,8 @@ public struct WarningList: Sendable {
             omitted += 1
             return
         }
-        // Reserve room for the "N more" line so it always fits.
-        let reserve = 64
         let size = text.utf8.count
-        if bytes + size > Self.totalLimit - reserve {
+        if bytes + size > Self.totalLimit - Self.omissionLineReserve {
             omitted += 1
             return
         }
@@ -34,8 +32,15 @@ public struct WarningList: Sendable {
     /// The warnings, with a final "N more" entry when some were left out.
     public func finished() -> [String] {
         guard omitted > 0 else { return warnings }
-        return warnings + ["\(omitted) more warning\(omitted == 1 ? "" : "s") not shown; run `mtls-guard validate` or see the audit log"]
+        return warnings + [Self.omissionLine(omitted)]
     }
+
+    static func omissionLine(_ count: Int) -> String {
+        "\(count) more warning\(count == 1 ? "" : "s") not shown; run `mtls-guard validate` or see the audit log"
+    }
+
+    /// Room kept free for the "N more" line, so it always fits (N < 10^8 here, far beyond any object).
+    static let omissionLineReserve = omissionLine(99_999_999).utf8.count
 
     /// `prefix + field: message (rule)`, shortened to `perWarningLimit` characters where the field,
     /// prefix and rule ID leave room for some of the message.
