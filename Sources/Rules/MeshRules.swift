@@ -86,7 +86,7 @@ public enum MeshRules {
             let outerPath = path(outer.path + [.field("annotations")]).key(mtlsModeAnnotation)
             findings.append(Finding(
                 rule: placement, severity: .warn, field: outerPath,
-                message: "Ineffective: NSM reads \(mtlsModeAnnotation) only from the pod's annotations; move it to \(annotationsPath)"))
+                message: "Ineffective: NSM reads this annotation on pods only; move it to \(annotationsPath)"))
         }
 
         let effective = podMode ?? global
@@ -113,7 +113,7 @@ public enum MeshRules {
                     let who = container.name.map { "container \(quoted($0))" } ?? "this container"
                     findings.append(Finding(
                         rule: udpPlaintext, severity: .warn, field: portPath.child("protocol"),
-                        message: "\(who) declares UDP port\(number): NGINX Service Mesh does not protect UDP with mTLS (mode \"\(effective.rawValue)\"); its datagrams travel in plaintext"))
+                        message: "\(who) UDP port\(number): NSM does not protect UDP with mTLS (mode \"\(effective.rawValue)\"); datagrams go in plaintext"))
                 }
             }
         }
