@@ -49,7 +49,7 @@ public enum MeshRules {
         for error in pod.typeErrors where error.area == .metadata {
             findings.append(Finding(
                 rule: modeValue, severity: .deny, field: path(error.path),
-                message: "Invalid value: \(error.found): must be an \(error.expected); the pod's \(mtlsModeAnnotation) annotation cannot be read"))
+                message: "Invalid value: \(error.found): must be \(article(error.expected)) \(error.expected); the pod's \(mtlsModeAnnotation) annotation cannot be read"))
         }
 
         // The annotation as NSM reads it: nil when absent, else the mode it selects (nil when invalid).
@@ -103,7 +103,7 @@ public enum MeshRules {
             for error in pod.typeErrors where error.area == .spec {
                 findings.append(Finding(
                     rule: udpPlaintext, severity: .warn, field: path(error.path),
-                    message: "Invalid value: \(error.found): must be an \(error.expected); UDP ports here cannot be checked"))
+                    message: "Invalid value: \(error.found): must be \(article(error.expected)) \(error.expected); UDP ports here cannot be checked"))
             }
             let specPath = path(pod.templatePath + [.field("spec")])
             for container in pod.containers {
@@ -142,6 +142,11 @@ public enum MeshRules {
             }
         }
         return result ?? .object
+    }
+
+    /// `an` before the JSON type names that start with a vowel (`an object`, `an array`), else `a`.
+    static func article(_ typeName: String) -> String {
+        typeName.first.map { "aeiou".contains($0) } == true ? "an" : "a"
     }
 
     /// A value as Go's `%q` would show it, so that control characters never break a message line.
