@@ -22,7 +22,7 @@ public struct SecretView: Sendable {
         data = [:]
         undecodableKeys = []
         for (key, value) in object.raw["data"]?.objectValue ?? [:] {
-            if let text = value.stringValue, let bytes = Data(base64Encoded: text, options: .ignoreUnknownCharacters) {
+            if let text = value.stringValue, let bytes = Self.decodeBase64(text) {
                 data[key] = Array(bytes)
             } else if !value.isNull {
                 undecodableKeys.append(key)
@@ -32,5 +32,11 @@ public struct SecretView: Sendable {
             if let text = value.stringValue { data[key] = Array(text.utf8) }
         }
         undecodableKeys.sort()
+    }
+
+    /// Decodes like the API server (Go's `base64.StdEncoding`): padding required, line breaks skipped, any
+    /// other character outside the alphabet invalid. Lenient decoding would turn garbage into silently different bytes.
+    static func decodeBase64(_ text: String) -> Data? {
+        Data(base64Encoded: text.filter { $0 != "\n" && $0 != "\r" && $0 != "\r\n" })
     }
 }

@@ -49,7 +49,7 @@ public enum MeshRules {
         for error in pod.typeErrors where error.area == .metadata {
             findings.append(Finding(
                 rule: modeValue, severity: .deny, field: path(error.path),
-                message: "Invalid value: \(error.found): must be an \(error.expected); the pod's \(mtlsModeAnnotation) annotation cannot be read"))
+                message: "Invalid value: \(error.found): must be \(article(error.expected)) \(error.expected); the pod's \(mtlsModeAnnotation) annotation cannot be read"))
         }
 
         // The annotation as NSM reads it: nil when absent, else the mode it selects (nil when invalid).
@@ -86,7 +86,7 @@ public enum MeshRules {
             let outerPath = path(outer.path + [.field("annotations")]).key(mtlsModeAnnotation)
             findings.append(Finding(
                 rule: placement, severity: .warn, field: outerPath,
-                message: "Ineffective: NSM reads \(mtlsModeAnnotation) only from the pod's annotations; move it to \(annotationsPath)"))
+                message: "Ineffective: NSM reads this annotation on pods only; move it to \(annotationsPath)"))
         }
 
         let effective = podMode ?? global
@@ -103,7 +103,7 @@ public enum MeshRules {
             for error in pod.typeErrors where error.area == .spec {
                 findings.append(Finding(
                     rule: udpPlaintext, severity: .warn, field: path(error.path),
-                    message: "Invalid value: \(error.found): must be an \(error.expected); UDP ports here cannot be checked"))
+                    message: "Invalid value: \(error.found): must be \(article(error.expected)) \(error.expected); UDP ports here cannot be checked"))
             }
             let specPath = path(pod.templatePath + [.field("spec")])
             for container in pod.containers {
@@ -113,7 +113,7 @@ public enum MeshRules {
                     let who = container.name.map { "container \(quoted($0))" } ?? "this container"
                     findings.append(Finding(
                         rule: udpPlaintext, severity: .warn, field: portPath.child("protocol"),
-                        message: "\(who) declares UDP port\(number): NGINX Service Mesh does not protect UDP with mTLS (mode \"\(effective.rawValue)\"); its datagrams travel in plaintext"))
+                        message: "\(who) UDP port\(number): NSM does not protect UDP with mTLS (mode \"\(effective.rawValue)\"); datagrams go in plaintext"))
                 }
             }
         }
@@ -142,6 +142,11 @@ public enum MeshRules {
             }
         }
         return result ?? .object
+    }
+
+    /// `an` before the JSON type names that start with a vowel (`an object`, `an array`), else `a`.
+    static func article(_ typeName: String) -> String {
+        typeName.first.map { "aeiou".contains($0) } == true ? "an" : "a"
     }
 
     /// A value as Go's `%q` would show it, so that control characters never break a message line.

@@ -55,7 +55,7 @@ public enum SecretRules {
             for (index, certificate) in bundle.certificates where !certificate.isCA {
                 findings.append(Finding(
                     rule: caNotCA, severity: .warn, field: crtPath,
-                    message: "certificate \(index) (\(certificate.subject)) lacks basicConstraints CA:TRUE: OpenSSL does not accept it as the issuer of client certificates"))
+                    message: "certificate \(index) (\(certificate.subject)) lacks basicConstraints CA:TRUE: OpenSSL will not verify client certificates with it"))
             }
             findings += expiryFindings(bundle.certificates, rule: expiry, field: crtPath, settings: settings)
         } else if !secret.undecodableKeys.contains("ca.crt") {

@@ -145,6 +145,17 @@ struct SecretRulesTests {
         #expect(findings.first?.message.contains("base64") == true)
     }
 
+    @Test("base64 is decoded as strictly as the API server does", arguments: [
+        ("****", false), ("ab!c", false), ("YWJj", true), ("YW\nJj", true), ("YWJ", false),
+    ])
+    func base64Strictness(value: String, decodes: Bool) throws {
+        let view = try secret(type: SecretView.caType, data: [:], raw: ["ca.crt": .string(value)])
+        #expect(view.undecodableKeys == (decodes ? [] : ["ca.crt"]))
+        #expect((view.data["ca.crt"] != nil) == decodes)
+        // Either way ca.crt is unusable here: the finding is at its key.
+        #expect(pairs(SecretRules.contentFindings(view, settings: settings)) == ["secret/ca data[ca.crt]"])
+    }
+
     // MARK: kubernetes.io/tls
 
     struct TLSCase: Sendable, CustomStringConvertible {

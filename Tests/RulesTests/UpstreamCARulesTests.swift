@@ -354,3 +354,106 @@ struct UpstreamCARulesTests {
         #expect(pairs(findings) == (fires ? ["upstream-ca/pathlen config.supplemental_bundle_path"] : []))
     }
 }
+
+/// `mtls-guard check-upstream-ca` end to end: the binary `swift test` builds next to the test bundle.
+struct CheckUpstreamCACommandTests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func binary() throws -> URL {
+        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [bundleDirectory, bundleDirectory.deletingLastPathComponent()].map { $0.appendingPathComponent("mtls-guard") }
+        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
+                            "mtls-guard is built by `swift test`; looked in \(candidates.map(\.path))")
+    }
+
+    static func run(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = ["check-upstream-ca"] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read before waiting: a full pipe would block the child.
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// disk.yaml copied into a temp directory with the certificate files it names.
+    /// Certificates valid at the real current time: the CLI judges at the time it runs.
+    static func diskDirectory(mismatchedKey: Bool = false) throws -> UpstreamTempDirectory {
+        let root = try CertificateFactory.selfSigned(CertificateRequest(commonName: "CLI Root CA", isCA: true))
+        let intermediate = try CertificateFactory.issue(CertificateRequest(commonName: "CLI Intermediate CA", isCA: true, pathLength: 1), by: root)
+        let directory = try UpstreamTempDirectory()
+        try directory.write("disk.yaml", String(decoding: try Data(contentsOf: fixtures.appendingPathComponent("disk.yaml")), as: UTF8.self))
+        try directory.write("intermediate.crt", intermediate.certificatePEM)
+        try directory.write("intermediate.key", (mismatchedKey ? root : intermediate).privateKeyPEM)
+        try directory.write("root.crt", root.certificatePEM)
+        return directory
+    }
+
+    @Test func validDiskConfigurationExitsZero() throws {
+        let directory = try Self.diskDirectory()
+        let run = try Self.run([directory.url.appendingPathComponent("disk.yaml").path, "--require-files"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.hasSuffix("0 denied, 0 warned\n"))
+    }
+
+    @Test func keyMismatchExitsOneWithJSON() throws {
+        let directory = try Self.diskDirectory(mismatchedKey: true)
+        let run = try Self.run([directory.url.appendingPathComponent("disk.yaml").path, "--output", "json"])
+        #expect(run.status == 1)
+        let report = try JSONDecoder().decode(JSONValue.self, from: Data(run.stdout.utf8))
+        let findings = report["findings"]?.arrayValue ?? []
+        #expect(findings.map { "\($0["rule"]?.stringValue ?? "") \($0["field"]?.stringValue ?? "")" }
+                == ["upstream-ca/key-match config.key_file_path"])
+        #expect(findings.first?["severity"]?.stringValue == "deny")
+        #expect(report["summary"]?["denied"]?.integerValue == 1)
+    }
+
+    @Test func unknownFieldsInYAML() throws {
+        let run = try Self.run([fixtures.appendingPathComponent("unknown-fields.yaml").path])
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("upstreamAuthorty: Unknown field \"upstreamAuthorty\" at the top level; the nearest valid field is \"upstreamAuthority\" (upstream-ca/schema) [deny]"))
+    }
+
+    @Test("missing files: exit 0 with warnings, 1 with --require-files", arguments: [false, true])
+    func missingFiles(requireFiles: Bool) throws {
+        let directory = try UpstreamTempDirectory()
+        try directory.write("disk.json", String(decoding: try Data(contentsOf: fixtures.appendingPathComponent("disk.json")), as: UTF8.self))
+        let run = try Self.run([directory.url.appendingPathComponent("disk.json").path] + (requireFiles ? ["--require-files"] : []))
+        #expect(run.status == (requireFiles ? 1 : 0))
+        #expect(run.stdout.contains(requireFiles ? "3 denied, 0 warned" : "0 denied, 3 warned"))
+    }
+
+    @Test("unreadable or unparseable FILE exits 2", arguments: ["broken.yaml", "does-not-exist.yaml"])
+    func unusableFile(name: String) throws {
+        let run = try Self.run([fixtures.appendingPathComponent(name).path])
+        #expect(run.status == 2)
+        #expect(run.stdout.isEmpty)
+        #expect(run.stderr.hasPrefix("error: "))
+        #expect(!run.stderr.contains("[unclosed"))  // the document is never echoed
+    }
+
+    @Test("--expiry-window-days", arguments: [(5, false), (30, true)])
+    func expiryWindow(days: Int, warns: Bool) throws {
+        let directory = try UpstreamTempDirectory()
+        // Relative to the real clock: the CLI judges at the time it runs.
+        let root = try CertificateFactory.selfSigned(CertificateRequest(
+            commonName: "Soon Root", isCA: true, notAfter: Date(timeIntervalSinceNow: 10 * SecretTestPKI.day)))
+        try directory.write("signing.crt", root.certificatePEM)
+        try directory.write("signing.key", root.privateKeyPEM)
+        try directory.write("c.json", #"{"apiVersion": "v1", "upstreamAuthority": "disk", "config": {"cert_file_path": "signing.crt", "key_file_path": "signing.key"}}"#)
+        let run = try Self.run([directory.url.appendingPathComponent("c.json").path, "--expiry-window-days", "\(days)"])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("(upstream-ca/expiry) [warn]") == warns, "\(run.stdout)")
+        #expect(run.stdout.contains("(upstream-ca/root-direct) [warn]"))
+    }
+}
