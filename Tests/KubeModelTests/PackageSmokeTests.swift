@@ -1,4 +1,0 @@
-import Testing
-@testable import KubeModel
-
-@Test func moduleLinks() { #expect(Bool(true)) }
