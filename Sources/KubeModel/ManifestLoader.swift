@@ -57,20 +57,49 @@ public enum ManifestLoader {
 
     /// Parses one stream: JSON when it starts with `{` or `[`, YAML (multi-document) otherwise.
     public static func load(data: Data, source: String) throws(ManifestError) -> [LoadedObject] {
+        let (text, isJSON) = try readText(data, source: source)
+        if isJSON {
+            return try objects(in: try decodeJSON(data, source: source), source: "\(source)#doc1")
+        }
+        return try loadYAML(text, source: source)
+    }
+
+    /// Parses exactly one document, JSON when it starts with `{` or `[`, YAML otherwise, into a `JSONValue`,
+    /// with the same YAML 1.1 scalars and merge keys as `load`. It need not be a Kubernetes object.
+    /// Errors give the problem and its line and column, never the document's text (it may hold secrets);
+    /// an empty document and a stream of several YAML documents are errors.
+    public static func document(from data: Data, source: String) throws(ManifestError) -> JSONValue {
+        let (text, isJSON) = try readText(data, source: source)
+        if isJSON {
+            return try decodeJSON(data, source: source)
+        }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ManifestError(source: source, reason: "not valid YAML: \(describe(error))")
+        } catch {
+            throw ManifestError(source: source, reason: "not valid YAML")
+        }
+        guard let node else { throw ManifestError(source: source, reason: "empty document") }
+        return try jsonValue(node, source: source)
+    }
+
+    /// The data as text, and whether it is JSON: it starts with `{` or `[` (after white space and a BOM).
+    private static func readText(_ data: Data, source: String) throws(ManifestError) -> (text: String, isJSON: Bool) {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ManifestError(source: source, reason: "not UTF-8 text")
         }
         let firstCharacter = text.first { !$0.isWhitespace && $0 != "\u{FEFF}" }
-        if firstCharacter == "{" || firstCharacter == "[" {
-            let value: JSONValue
-            do {
-                value = try JSONDecoder().decode(JSONValue.self, from: data)
-            } catch {
-                throw ManifestError(source: source, reason: "not valid JSON")
-            }
-            return try objects(in: value, source: "\(source)#doc1")
+        return (text, firstCharacter == "{" || firstCharacter == "[")
+    }
+
+    private static func decodeJSON(_ data: Data, source: String) throws(ManifestError) -> JSONValue {
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw ManifestError(source: source, reason: "not valid JSON")
         }
-        return try loadYAML(text, source: source)
     }
 
     private static func loadYAML(_ text: String, source: String) throws(ManifestError) -> [LoadedObject] {
@@ -130,7 +159,8 @@ public enum ManifestLoader {
                 return Double.construct(from: scalar).map(JSONValue.number) ?? .string(scalar.string)
             case .float:
                 guard let d = Double.construct(from: scalar), d.isFinite else {
-                    throw ManifestError(source: source, reason: "\(at(scalar.mark))\(scalar.string) is not representable in JSON")
+                    // Not the scalar itself: errors never echo the document.
+                    throw ManifestError(source: source, reason: "\(at(scalar.mark))a number that JSON cannot represent")
                 }
                 return .number(d)
             default:

@@ -29,13 +29,10 @@ struct ReviewCommand: ParsableCommand {
             print(#"{"apiVersion":"v1","code":400,"kind":"Status","message":"\#(Self.escape(error.description))","reason":"BadRequest","status":"Failure"}"#)
             throw ExitCode(2)
         }
-        let snapshot: (any ClusterSnapshot)? = state.isEmpty ? nil : InMemorySnapshot(objects: try loadState(state).map(\.object))
+        let snapshot: (any ClusterSnapshot)? = state.isEmpty ? nil : InMemorySnapshot(objects: try loadManifests(state).map(\.object))
         let settings = rules.settings
         let outcome = AdmissionReviewer(mode: mode, settings: { settings }).review(request, snapshot: snapshot)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        let data = try encoder.encode(AdmissionReview(response: outcome.response))
-        print(String(decoding: data, as: UTF8.self))
+        print(try AdmissionReview(response: outcome.response).prettyJSON())
         if !outcome.response.allowed { throw ExitCode(1) }
     }
 

@@ -65,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let clusterView = ClusterView()
         if !state.isEmpty {
-            let loaded = try loadState(state)
+            let loaded = try loadManifests(state)
             clusterView.replace(with: InMemorySnapshot(objects: loaded.map(\.object)))
             logger.info("cluster view loaded from manifests", metadata: ["objects": .stringConvertible(loaded.count)])
         }
@@ -112,16 +112,5 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// Loads manifests for `--state`, turning loader errors into a clean exit 2 with the file named.
-func loadState(_ paths: [String]) throws -> [LoadedObject] {
-    do {
-        return try ManifestLoader.load(paths: paths)
-    } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode(2)
-    }
-}
-
 extension ReviewMode: ExpressibleByArgument {}
-extension MeshMTLSMode: ExpressibleByArgument {}
 extension Logger.Level: @retroactive ExpressibleByArgument {}

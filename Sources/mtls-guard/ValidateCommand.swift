@@ -11,56 +11,20 @@ struct ValidateCommand: ParsableCommand {
         abstract: "Validate manifests (files, directories, - for stdin) against the mTLS rule catalogue.",
         discussion: "Exit status: 0 no deny finding, 1 deny findings, 2 usage error or unreadable input.")
 
-    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-        case text, json
-    }
-
     @Argument(help: "Files or directories (recursive: .yaml .yml .json); - reads stdin.")
     var paths: [String] = []
 
     @Option(help: "text or json.")
     var output: OutputFormat = .text
 
-    @Option(help: "Mesh-wide NGINX Service Mesh mTLS mode: off, permissive or strict.",
-            transform: ValidateCommand.parseMeshMode)
-    var meshMTLSMode: MeshMTLSMode = .permissive
-
-    @Flag(help: "Deny (instead of warn) when a referenced Policy or Secret does not exist.")
-    var strictReferences = false
-
-    @Option(help: "Warn when a certificate expires within this many days.")
-    var expiryWindowDays: Double = 30
-
-    @Option(name: .customLong("ingress-class"), help: "Ingress class to check (repeatable; default nginx).")
-    var ingressClasses: [String] = []
-
-    static func parseMeshMode(_ text: String) throws -> MeshMTLSMode {
-        guard let mode = MeshMTLSMode(rawValue: text) else {
-            throw ValidationError("--mesh-mtls-mode must be one of off, permissive, strict")
-        }
-        return mode
-    }
+    @OptionGroup var rules: RuleSettingsOptions
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("give at least one PATH (file, directory or - for stdin)") }
-        guard expiryWindowDays >= 0 else { throw ValidationError("--expiry-window-days must not be negative") }
-    }
-
-    var settings: Settings {
-        Settings(meshMTLSMode: meshMTLSMode, strictReferences: strictReferences,
-                 expiryWarningWindow: expiryWindowDays * 24 * 3600,
-                 ingressClasses: ingressClasses.isEmpty ? ["nginx"] : Set(ingressClasses), now: Date())
     }
 
     func run() throws {
-        let loaded: [LoadedObject]
-        do {
-            loaded = try ManifestLoader.load(paths: paths)
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
-        let report = ValidationReport(loaded, settings: settings)
+        let report = ValidationReport(try loadManifests(paths), settings: rules.settings)
         switch output {
         case .json: print(report.json())
         case .text: print(report.text(), terminator: "")
@@ -93,13 +57,6 @@ struct ValidationReport: Encodable {
         enum CodingKeys: String, CodingKey { case apiVersion, kind, namespace, name, source, findings }
     }
 
-    struct ReportedFinding: Encodable {
-        var rule: String
-        var severity: String
-        var field: String
-        var message: String
-    }
-
     struct Summary: Encodable {
         var objects: Int
         /// Objects with at least one deny finding.
@@ -130,10 +87,7 @@ struct ValidationReport: Encodable {
             let evaluation = RuleEngine.evaluate(input, snapshot: snapshot, settings: settings)
             return Result(apiVersion: object.apiVersion, kind: object.kind, namespace: namespace, name: object.name,
                           source: item.source,
-                          findings: evaluation.findings.map {
-                              ReportedFinding(rule: $0.rule.rawValue, severity: $0.severity.rawValue,
-                                              field: $0.field.description, message: $0.message)
-                          })
+                          findings: evaluation.findings.map(ReportedFinding.init))
         }
         let denied = results.filter { $0.findings.contains { $0.severity == "deny" } }.count
         let warned = results.filter { r in
@@ -142,12 +96,7 @@ struct ValidationReport: Encodable {
         summary = Summary(objects: results.count, denied: denied, warned: warned)
     }
 
-    func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
-    }
+    func json() -> String { (try? prettyJSON()) ?? "{}" }
 
     /// `source: Kind namespace/name: field: message (rule) [severity]` per finding, then a summary line.
     func text() -> String {

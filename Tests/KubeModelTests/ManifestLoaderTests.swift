@@ -136,4 +136,37 @@ import Testing
         let error = #expect(throws: ManifestError.self) { try ManifestLoader.load(paths: ["/no/such/dir"]) }
         #expect(error?.source == "/no/such/dir")
     }
+
+    // MARK: document(from:source:), one document of any shape (check-upstream-ca)
+
+    static func document(_ text: String) throws(ManifestError) -> JSONValue {
+        try ManifestLoader.document(from: Data(text.utf8), source: "c.yaml")
+    }
+
+    @Test func documentUsesTheManifestScalarRulesAndMergeKeys() throws {
+        let value = try Self.document("""
+            base: &b {region: r}
+            config:
+              <<: *b
+              enabled: on
+              count: 3
+            """)
+        #expect(value["config"] == .object(["region": .string("r"), "enabled": .bool(true), "count": .integer(3)]))
+        #expect(try Self.document(#"["a", 1]"#) == .array([.string("a"), .integer(1)]))
+    }
+
+    @Test(arguments: [
+        ("key: [unclosed TOPSECRETVALUE\n", "not valid YAML: "),
+        ("a: 1\n---\nb: TOPSECRETVALUE\n", "not valid YAML: "),
+        ("# TOPSECRETVALUE\n", "empty document"),
+        ("x: 1e999\n", "line 1, column 4: "),
+        ("{\"token\": TOPSECRETVALUE", "not valid JSON"),
+    ])
+    func documentErrorsNameThePlaceNotTheText(text: String, reason: String) throws {
+        let error = #expect(throws: ManifestError.self) { try Self.document(text) }
+        #expect(error?.source == "c.yaml")
+        #expect(error?.reason.hasPrefix(reason) == true, "\(String(describing: error))")
+        #expect(error?.description.contains("TOPSECRETVALUE") == false)
+        #expect(error?.description.contains("1e999") == false)
+    }
 }
