@@ -90,7 +90,7 @@ public struct AdmissionRequest: Codable, Sendable, Equatable {
     public init(
         uid: String, kind: GroupVersionKind, resource: GroupVersionResource, subResource: String? = nil,
         requestKind: GroupVersionKind? = nil, requestResource: GroupVersionResource? = nil,
-        name: String? = nil, namespace: String? = nil, operation: AdmissionOperation,
+        requestSubResource: String? = nil, name: String? = nil, namespace: String? = nil, operation: AdmissionOperation,
         userInfo: UserInfo = UserInfo(), object: JSONValue? = nil, oldObject: JSONValue? = nil,
         dryRun: Bool? = nil, options: JSONValue? = nil
     ) {
@@ -100,6 +100,7 @@ public struct AdmissionRequest: Codable, Sendable, Equatable {
         self.subResource = subResource
         self.requestKind = requestKind
         self.requestResource = requestResource
+        self.requestSubResource = requestSubResource
         self.name = name
         self.namespace = namespace
         self.operation = operation
@@ -162,32 +163,22 @@ public struct AdmissionReviewDecodingError: Error, Sendable, CustomStringConvert
 
 extension AdmissionReview {
     /// Decodes and checks an incoming review: `admission.k8s.io/v1`, kind `AdmissionReview`, a request with a uid.
+    ///
+    /// Parses with `JSONParser` and reads the request by hand: this is the webhook's hot path, and
+    /// the messages name the offending field the way the API server's own errors do.
     public static func decodeRequest(from data: Data) throws(AdmissionReviewDecodingError) -> AdmissionRequest {
-        let review: AdmissionReview
+        let root: JSONValue
         do {
-            review = try JSONDecoder().decode(AdmissionReview.self, from: data)
-        } catch let error as DecodingError {
-            // A v1beta1 review fails on v1's required fields; name the version, which is the real problem.
-            if let header = try? JSONDecoder().decode(TypeHeader.self, from: data) {
-                try checkType(apiVersion: header.apiVersion, kind: header.kind)
-            }
-            throw AdmissionReviewDecodingError("malformed AdmissionReview: \(Self.describe(error))")
+            root = try JSONParser.parse(data)
         } catch {
-            throw AdmissionReviewDecodingError("malformed AdmissionReview: not valid JSON")
+            throw AdmissionReviewDecodingError("malformed AdmissionReview: not valid JSON (\(error))")
         }
-        try checkType(apiVersion: review.apiVersion, kind: review.kind)
-        guard let request = review.request else {
+        guard case .object = root else { throw AdmissionReviewDecodingError("malformed AdmissionReview: expected a JSON object") }
+        try checkType(apiVersion: root["apiVersion"]?.stringValue, kind: root["kind"]?.stringValue)
+        guard let request = root["request"], !request.isNull else {
             throw AdmissionReviewDecodingError("malformed AdmissionReview: request is missing")
         }
-        guard !request.uid.isEmpty else {
-            throw AdmissionReviewDecodingError("malformed AdmissionReview: request.uid is empty")
-        }
-        return request
-    }
-
-    private struct TypeHeader: Decodable {
-        var apiVersion: String?
-        var kind: String?
+        return try AdmissionRequest(reviewField: request)
     }
 
     private static func checkType(apiVersion: String?, kind: String?) throws(AdmissionReviewDecodingError) {
@@ -199,24 +190,113 @@ extension AdmissionReview {
             throw AdmissionReviewDecodingError("unsupported kind \"\(kind ?? "")\": expected AdmissionReview")
         }
     }
+}
 
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return p.hasPrefix(".") ? String(p.dropFirst()) : (p.isEmpty ? "<root>" : p)
+extension AdmissionRequest {
+    /// Reads `request` of an AdmissionReview; unknown fields are ignored, as the API server's clients do.
+    init(reviewField value: JSONValue) throws(AdmissionReviewDecodingError) {
+        let reader = FieldReader(value: value, path: "request")
+        let uid = try reader.requiredString("uid")
+        guard !uid.isEmpty else { throw AdmissionReviewDecodingError("malformed AdmissionReview: request.uid is empty") }
+        let operationText = try reader.requiredString("operation")
+        guard let operation = AdmissionOperation(rawValue: operationText) else {
+            throw AdmissionReviewDecodingError(
+                "malformed AdmissionReview: request.operation: unsupported value \"\(operationText)\": expected CREATE, UPDATE, DELETE or CONNECT")
         }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let parent = path(context)
-            return "\(parent == "<root>" ? "" : parent + ".")\(key.stringValue) is required"
-        case .typeMismatch(let type, let context):
-            return "\(path(context)): expected \(type)"
-        case .valueNotFound(let type, let context):
-            return "\(path(context)): expected \(type), found null"
-        case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not valid JSON" : "\(path(context)): invalid value"
-        @unknown default:
-            return "invalid document"
+        let userInfo = try reader.object("userInfo")
+        self.init(
+            uid: uid,
+            kind: try reader.groupVersionKind("kind", required: true) ?? GroupVersionKind(group: "", version: "", kind: ""),
+            resource: try reader.groupVersionResource("resource") ?? GroupVersionResource(group: "", version: "", resource: ""),
+            subResource: try reader.string("subResource"),
+            requestKind: try reader.groupVersionKind("requestKind", required: false),
+            requestResource: try reader.groupVersionResource("requestResource"),
+            requestSubResource: try reader.string("requestSubResource"),
+            name: try reader.string("name"),
+            namespace: try reader.string("namespace"),
+            operation: operation,
+            userInfo: UserInfo(
+                username: try userInfo?.string("username"),
+                uid: try userInfo?.string("uid"),
+                groups: try userInfo?.strings("groups"),
+                extra: try userInfo?.stringLists("extra")),
+            object: value["object"],
+            oldObject: value["oldObject"],
+            dryRun: try reader.bool("dryRun"),
+            options: value["options"])
+    }
+}
+
+/// Typed reads of one JSON object's members, with errors naming the member's path.
+private struct FieldReader {
+    let value: JSONValue
+    let path: String
+
+    private func mismatch(_ key: String, _ expected: String) -> AdmissionReviewDecodingError {
+        AdmissionReviewDecodingError("malformed AdmissionReview: \(path).\(key): expected \(expected), found \(value[key]?.typeName ?? "nothing")")
+    }
+
+    /// The member, or nil when absent or null.
+    private func member(_ key: String) -> JSONValue? {
+        guard let member = value[key], !member.isNull else { return nil }
+        return member
+    }
+
+    func string(_ key: String) throws(AdmissionReviewDecodingError) -> String? {
+        guard let member = member(key) else { return nil }
+        guard let string = member.stringValue else { throw mismatch(key, "a string") }
+        return string
+    }
+
+    func requiredString(_ key: String) throws(AdmissionReviewDecodingError) -> String {
+        guard let string = try string(key) else {
+            throw AdmissionReviewDecodingError("malformed AdmissionReview: \(path).\(key) is required")
         }
+        return string
+    }
+
+    func bool(_ key: String) throws(AdmissionReviewDecodingError) -> Bool? {
+        guard let member = member(key) else { return nil }
+        guard let bool = member.boolValue else { throw mismatch(key, "a boolean") }
+        return bool
+    }
+
+    func object(_ key: String) throws(AdmissionReviewDecodingError) -> FieldReader? {
+        guard let member = member(key) else { return nil }
+        guard case .object = member else { throw mismatch(key, "an object") }
+        return FieldReader(value: member, path: "\(path).\(key)")
+    }
+
+    func strings(_ key: String) throws(AdmissionReviewDecodingError) -> [String]? {
+        guard let member = member(key) else { return nil }
+        guard let array = member.arrayValue else { throw mismatch(key, "an array of strings") }
+        var out: [String] = []
+        for element in array {
+            guard let string = element.stringValue else { throw mismatch(key, "an array of strings") }
+            out.append(string)
+        }
+        return out
+    }
+
+    func stringLists(_ key: String) throws(AdmissionReviewDecodingError) -> [String: [String]]? {
+        guard let reader = try object(key), let members = reader.value.objectValue else { return nil }
+        var out: [String: [String]] = [:]
+        for name in members.keys { out[name] = try reader.strings(name) ?? [] }
+        return out
+    }
+
+    func groupVersionKind(_ key: String, required: Bool) throws(AdmissionReviewDecodingError) -> GroupVersionKind? {
+        guard let reader = try object(key) else {
+            if required { throw AdmissionReviewDecodingError("malformed AdmissionReview: \(path).\(key) is required") }
+            return nil
+        }
+        return GroupVersionKind(group: try reader.string("group") ?? "", version: try reader.requiredString("version"),
+                                kind: try reader.requiredString("kind"))
+    }
+
+    func groupVersionResource(_ key: String) throws(AdmissionReviewDecodingError) -> GroupVersionResource? {
+        guard let reader = try object(key) else { return nil }
+        return GroupVersionResource(group: try reader.string("group") ?? "", version: try reader.string("version") ?? "",
+                                    resource: try reader.string("resource") ?? "")
     }
 }
