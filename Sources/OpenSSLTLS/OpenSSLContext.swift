@@ -128,10 +128,9 @@ public final class OpenSSLContext: @unchecked Sendable {
     }
 
     deinit {
+        // Safe to free the ALPN list: every live connection keeps this object (not just the
+        // SSL_CTX) alive, so no handshake can still read it.
         SSL_CTX_free(sslContext)
-        // After SSL_CTX_free: connections hold their own reference to the SSL_CTX, but the ALPN
-        // callback argument is only read during handshakes of connections built from this
-        // object, which keep this object alive through their handler.
         if let alpnList { mg_tls_alpn_free(alpnList) }
     }
 

@@ -145,7 +145,11 @@ public class OpenSSLHandler: ChannelDuplexHandler {
     }
 
     public final func handlerRemoved(context: ChannelHandlerContext) {
+        // Removed mid-session (pipeline torn down): no TLS can follow, complete every promise.
+        let promise = closePromise
+        closePromise = nil
         if state != .closed { transition(to: .closed, context: context) }
+        promise?.succeed()
     }
 
     public final func channelActive(context: ChannelHandlerContext) {

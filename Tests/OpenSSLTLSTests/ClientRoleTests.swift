@@ -25,7 +25,7 @@ final class OpenSSLServerProcess: @unchecked Sendable {
         try process.run()
     }
 
-    var output: String { (try? String(contentsOf: outURL, encoding: .utf8)) ?? "" }
+    var output: String { readText(outURL.path) }
 
     func waitForPort() async throws -> Int {
         let ready = await eventually { output.contains("ACCEPT") }

@@ -120,9 +120,14 @@ func runSync(_ executable: String, _ arguments: [String], stdin: String? = nil,
     try? out.close()
     try? err.close()
     try? input.close()
-    let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
-    let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+    let stdout = readText(outURL.path)
+    let stderr = readText(errURL.path)
     return ProcessResult(status: process.terminationStatus, stdout: stdout, stderr: stderr, timedOut: timedOut)
+}
+
+/// Reads via FileManager: `String(contentsOf:)` leaks its buffer under ASan on this toolchain.
+func readText(_ path: String) -> String {
+    FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
 }
 
 /// Async wrapper so a subprocess never blocks the cooperative pool's few threads.
