@@ -7,7 +7,7 @@ import Rules
 import Webhook
 
 func object(_ json: String) -> KubeObject? {
-    guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) else { return nil }
+    guard let value = try? JSONParser.parse(Data(json.utf8)) else { return nil }
     return KubeObject(value)
 }
 
