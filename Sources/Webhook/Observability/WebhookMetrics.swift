@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import KubeModel
 import Prometheus
 import Rules
@@ -19,7 +20,9 @@ public final class WebhookMetrics: Sendable {
 
     private let inFlight: Gauge
     private let handshakeFailures: Counter
-    private let certificateReloads: Gauge
+    private let certificateReloads: Counter
+    /// Reload count last reported by the TLS provider, so the counter only ever moves forward.
+    private let reportedReloads = NIOLockedValueBox(0)
     private let certificateExpiry: Gauge
     private let ready: Gauge
 
@@ -27,7 +30,7 @@ public final class WebhookMetrics: Sendable {
         self.registry = registry
         inFlight = registry.makeGauge(descriptor: Self.name("requests_in_flight", "", "AdmissionReview requests being handled."))
         handshakeFailures = registry.makeCounter(descriptor: Self.name("tls_handshake_failures", "total", "TLS handshakes that failed."))
-        certificateReloads = registry.makeGauge(descriptor: Self.name("certificate_reloads", "total", "Serving certificate reloads since start."))
+        certificateReloads = registry.makeCounter(descriptor: Self.name("certificate_reloads", "total", "Serving certificate reloads since start."))
         certificateExpiry = registry.makeGauge(descriptor: Self.name("certificate_expiry", "timestamp_seconds", "notAfter of the serving certificate (Unix time)."))
         ready = registry.makeGauge(descriptor: Self.name("ready", "", "1 when the webhook reports ready."))
     }
@@ -70,7 +73,11 @@ public final class WebhookMetrics: Sendable {
     public func setReady(_ isReady: Bool) { ready.set(isReady ? Int64(1) : Int64(0)) }
 
     public func certificateLoaded(notAfter: Date?, reloads: Int) {
-        certificateReloads.set(Double(reloads))
+        let delta = reportedReloads.withLockedValue { reported -> Int in
+            defer { reported = max(reported, reloads) }
+            return max(0, reloads - reported)
+        }
+        if delta > 0 { certificateReloads.increment(by: Int64(delta)) }
         if let notAfter { certificateExpiry.set(notAfter.timeIntervalSince1970) }
     }
 
