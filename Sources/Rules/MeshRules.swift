@@ -64,19 +64,19 @@ public enum MeshRules {
                 if value != mode.rawValue {
                     findings.append(Finding(
                         rule: modeValue, severity: .warn, field: modePath,
-                        message: "Non-canonical value: \(quoted(value)): NSM accepts any case, but the canonical form is lowercase \(quoted(mode.rawValue))"))
+                        message: "Non-canonical value: \(FieldError.quote(value)): NSM accepts any case, but the canonical form is lowercase \(FieldError.quote(mode.rawValue))"))
                 }
             } else {
                 findings.append(Finding(
                     rule: modeValue, severity: .deny, field: modePath,
-                    message: "Unsupported value: \(quoted(value)): supported values: \"off\", \"permissive\", \"strict\"; NSM would silently fall back to the mesh-wide mode \"\(global.rawValue)\""))
+                    message: "Unsupported value: \(FieldError.quote(value)): supported values: \"off\", \"permissive\", \"strict\"; NSM would silently fall back to the mesh-wide mode \"\(global.rawValue)\""))
             }
         }
 
         if global == .strict, let podMode, podMode != .strict {
             findings.append(Finding(
                 rule: modeConflict, severity: .deny, field: modePath,
-                message: "Forbidden: mtls-mode \(quoted(podMode.rawValue)) under mesh-wide mode \"strict\": NSM does not allow downgrading a pod below the mesh-wide mode; remove the annotation or set it to \"strict\""))
+                message: "Forbidden: mtls-mode \(FieldError.quote(podMode.rawValue)) under mesh-wide mode \"strict\": NSM does not allow downgrading a pod below the mesh-wide mode; remove the annotation or set it to \"strict\""))
         }
 
         for outer in pod.enclosing {
@@ -110,7 +110,7 @@ public enum MeshRules {
                 for port in container.ports where port.protocolName.uppercased() == "UDP" {
                     let portPath = specPath.child(container.list).index(container.index).child("ports").index(port.index)
                     let number = port.containerPort.map { " \($0)" } ?? ""
-                    let who = container.name.map { "container \(quoted($0))" } ?? "this container"
+                    let who = container.name.map { "container \(FieldError.quote($0))" } ?? "this container"
                     findings.append(Finding(
                         rule: udpPlaintext, severity: .warn, field: portPath.child("protocol"),
                         message: "\(who) UDP port\(number): NSM does not protect UDP with mTLS (mode \"\(effective.rawValue)\"); datagrams go in plaintext"))
@@ -125,7 +125,7 @@ public enum MeshRules {
                 else { continue }
                 findings.append(Finding(
                     rule: ignoredPorts, severity: .warn, field: annotationsPath.key(key),
-                    message: "Ports \(quoted(value)) bypass the sidecar: under strict mTLS their traffic is neither encrypted nor authenticated by the mesh"))
+                    message: "Ports \(FieldError.quote(value)) bypass the sidecar: under strict mTLS their traffic is neither encrypted nor authenticated by the mesh"))
             }
         }
         return findings
@@ -147,26 +147,5 @@ public enum MeshRules {
     /// `an` before the JSON type names that start with a vowel (`an object`, `an array`), else `a`.
     static func article(_ typeName: String) -> String {
         typeName.first.map { "aeiou".contains($0) } == true ? "an" : "a"
-    }
-
-    /// A value as Go's `%q` would show it, so that control characters never break a message line.
-    static func quoted(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += String(format: "\\x%02x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

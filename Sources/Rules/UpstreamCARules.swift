@@ -174,7 +174,7 @@ public enum UpstreamCARules {
             break
         case .string(let other)?:
             findings.append(Finding(rule: schema, severity: .deny, field: FieldPath("apiVersion"),
-                                    message: "Unsupported value: \(MeshRules.quoted(other)): supported values: \"v1\""))
+                                    message: "Unsupported value: \(FieldError.quote(other)): supported values: \"v1\""))
         case let other?:
             findings.append(Finding(rule: schema, severity: .deny, field: FieldPath("apiVersion"),
                                     message: "Invalid value: \(other.typeName): must be the string \"v1\""))
@@ -191,7 +191,7 @@ public enum UpstreamCARules {
         case .string(let name)?:
             let hint = nearest(to: name, in: authorities).map { "; did you mean \"\($0)\"?" } ?? ""
             findings.append(Finding(rule: schema, severity: .deny, field: authorityPath,
-                                    message: "Unsupported value: \(MeshRules.quoted(name)): supported values: \(supported)\(hint)"))
+                                    message: "Unsupported value: \(FieldError.quote(name)): supported values: \(supported)\(hint)"))
         case let other?:
             findings.append(Finding(rule: schema, severity: .deny, field: authorityPath,
                                     message: "Invalid value: \(other.typeName): must be a string, one of \(supported)"))
@@ -279,7 +279,7 @@ public enum UpstreamCARules {
             let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
             if parts.count < 6 || parts[0] != "arn" {
                 return [Finding(rule: schema, severity: .deny, field: path,
-                                message: "Invalid value: \(MeshRules.quoted(text)): must be an ARN (arn:partition:service:region:account:resource)")]
+                                message: "Invalid value: \(FieldError.quote(text)): must be an ARN (arn:partition:service:region:account:resource)")]
             }
             return []
         case .path(let kind):
@@ -296,7 +296,7 @@ public enum UpstreamCARules {
     }
 
     private static func unknownField(_ key: String, at path: FieldPath, valid: [String], context: String) -> Finding {
-        var message = "Unknown field \(MeshRules.quoted(key)) \(context)"
+        var message = "Unknown field \(FieldError.quote(key)) \(context)"
         if let owner = authorities.first(where: { configSchemas[$0]?.fields[key] != nil }), path.description.hasPrefix("config.") {
             message += " (it is a field of upstreamAuthority \"\(owner)\")"
         }
@@ -355,7 +355,7 @@ public enum UpstreamCARules {
             let url = file.value.hasPrefix("/")
                 ? URL(fileURLWithPath: file.value)
                 : baseDirectory.appendingPathComponent(file.value)
-            let shown = MeshRules.quoted(url.standardizedFileURL.path)
+            let shown = FieldError.quote(url.standardizedFileURL.path)
             switch readFile(url) {
             case .missing:
                 findings.append(Finding(
