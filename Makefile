@@ -46,10 +46,15 @@ test: deps
 test-e2e: build
 	@if [ -d Tests/e2e ]; then MTLS_GUARD_BIN=$(DEBUG_BIN) $(PYTHON) -m pytest -q Tests/e2e; fi
 
-## test-asan: the TLS and certificate tests under AddressSanitizer.
+## test-asan: the TLS and certificate tests under AddressSanitizer, leak detection on.
+## .ci/lsan.supp lists the few leaks inside the toolchain's own libraries (with reasons).
+## --disable-xctest: every test uses swift-testing, and XCTest's empty pass leaks its own
+## bookkeeping objects.
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp
+
 test-asan: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan $(SWIFT_FLAGS)
-	$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan \
+	$(ASAN_ENV) $(SWIFT) test --skip-build --disable-xctest --sanitize=address --scratch-path .build-asan \
 	  --filter 'OpenSSLTLSTests|CertificatesTests' $(SWIFT_FLAGS)
 
 ## demo: release build, server with development certificates, example reviews, verdicts.

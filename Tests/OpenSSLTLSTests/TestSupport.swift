@@ -125,9 +125,26 @@ func runSync(_ executable: String, _ arguments: [String], stdin: String? = nil,
     return ProcessResult(status: process.terminationStatus, stdout: stdout, stderr: stderr, timedOut: timedOut)
 }
 
-/// Reads via FileManager: `String(contentsOf:)` leaks its buffer under ASan on this toolchain.
+/// Reads with plain POSIX calls: on this toolchain both `String(contentsOf:)` and
+/// `FileManager.contents(atPath:)` leak their read buffer (4 KiB per call on an empty or still
+/// growing file, such as a subprocess's output), which LeakSanitizer reports.
 func readText(_ path: String) -> String {
-    FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else { return "" }
+    defer { close(descriptor) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16_384)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        if count > 0 {
+            bytes.append(contentsOf: chunk[..<count])
+        } else if count < 0, errno == EINTR {
+            continue
+        } else {
+            break
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// Async wrapper so a subprocess never blocks the cooperative pool's few threads.
