@@ -1,3 +1,4 @@
+import COpenSSLShims
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -15,8 +16,8 @@ import NIOCore
 public final class TLSContextProvider: Sendable {
     private struct Loaded {
         var context: OpenSSLContext
-        var fingerprint: [Data?]
-        var failedFingerprint: [Data?]?
+        var fingerprint: [[UInt8]?]
+        var failedFingerprint: [[UInt8]?]?
         var reloadCount: Int
     }
 
@@ -95,7 +96,7 @@ public final class TLSContextProvider: Sendable {
         }
     }
 
-    private func attemptReload(fingerprint: [Data?]) -> Bool {
+    private func attemptReload(fingerprint: [[UInt8]?]) -> Bool {
         do {
             let context = try OpenSSLContext(configuration: configuration)
             // A file rewritten while we were loading may have given us a mix of old and new.
@@ -117,7 +118,7 @@ public final class TLSContextProvider: Sendable {
         }
     }
 
-    private func install(_ context: OpenSSLContext, fingerprint: [Data?]) {
+    private func install(_ context: OpenSSLContext, fingerprint: [[UInt8]?]) {
         loaded.withLockedValue {
             $0.context = context
             $0.fingerprint = fingerprint
@@ -126,9 +127,35 @@ public final class TLSContextProvider: Sendable {
         }
     }
 
-    private static func fingerprint(of configuration: TLSServerConfiguration) -> [Data?] {
+    private static func fingerprint(of configuration: TLSServerConfiguration) -> [[UInt8]?] {
         var paths = [configuration.certificateChainFile, configuration.privateKeyFile]
         if let caFile = configuration.clientCAFile { paths.append(caFile) }
-        return paths.map { FileManager.default.contents(atPath: $0) }
+        return paths.map(digest(ofFile:))
+    }
+
+    /// SHA-256 of a file's content, read with POSIX calls: the key's bytes are hashed, never kept,
+    /// and nothing is lost on an empty or half-written file. `nil` when the file cannot be read.
+    private static func digest(ofFile path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        guard let context = EVP_MD_CTX_new() else { return nil }
+        defer { EVP_MD_CTX_free(context) }
+        guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else { return nil }
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        var total = 0
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 { return nil }
+            if count == 0 { break }
+            total += count
+            // Certificate and key files are small; anything this large is not one.
+            if total > 16 * 1024 * 1024 { return nil }
+            guard chunk.withUnsafeBytes({ EVP_DigestUpdate(context, $0.baseAddress, count) }) == 1 else { return nil }
+        }
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        guard EVP_DigestFinal_ex(context, &digest, &length) == 1 else { return nil }
+        return Array(digest.prefix(Int(length)))
     }
 }
