@@ -1,5 +1,6 @@
 import Foundation
 import KubeModel
+import Synchronization
 
 /// A namespaced object's identity within one kind.
 public struct ObjectKey: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -34,6 +35,17 @@ public protocol ClusterSnapshot: Sendable {
     /// Policies (`clientCertSecret`, `tlsSecret`, `trustedCertSecret`), Ingresses (`spec.tls[].secretName`)
     /// and VirtualServers (`spec.tls.secret`) that name the Secret `namespace/name`.
     func secretReferrers(namespace: String, name: String) -> [KubeObject]
+    /// The deny findings that make the Secret `key` unusable as `requiredType`, computed by
+    /// `compute` at most once per Secret where the snapshot can remember it: parsing certificates
+    /// and matching keys is the dearest work a review does, and the Secret does not change while
+    /// the snapshot lives.
+    func secretContentFailures(_ key: ObjectKey, requiredType: String, compute: () -> [Finding]) -> [Finding]
+}
+
+extension ClusterSnapshot {
+    public func secretContentFailures(_ key: ObjectKey, requiredType: String, compute: () -> [Finding]) -> [Finding] {
+        compute()
+    }
 }
 
 /// A `ClusterSnapshot` over a fixed set of objects: the offline CLI's inputs, `--state` manifests, tests.
@@ -44,6 +56,11 @@ public final class InMemorySnapshot: ClusterSnapshot {
     private let secrets: [ObjectKey: KubeObject]
     private let policyReferrersByKey: [ObjectKey: [KubeObject]]
     private let secretReferrersByKey: [ObjectKey: [KubeObject]]
+    private struct VerdictKey: Hashable {
+        var secret: ObjectKey
+        var requiredType: String
+    }
+    private let secretVerdicts = Mutex<[VerdictKey: [Finding]]>([:])
 
     /// Indexes `objects`; of two objects with the same kind and `namespace/name`, the later wins.
     public init(objects: [KubeObject]) {
@@ -94,6 +111,15 @@ public final class InMemorySnapshot: ClusterSnapshot {
     public func secretReferrers(namespace: String, name: String) -> [KubeObject] {
         secretReferrersByKey[ObjectKey(namespace: namespace, name: name)] ?? []
     }
+
+    public func secretContentFailures(_ key: ObjectKey, requiredType: String, compute: () -> [Finding]) -> [Finding] {
+        let verdictKey = VerdictKey(secret: key, requiredType: requiredType)
+        if let known = secretVerdicts.withLock({ $0[verdictKey] }) { return known }
+        // Computed outside the lock: two racing reviews may both compute, never block each other.
+        let failures = compute()
+        secretVerdicts.withLock { $0[verdictKey] = failures }
+        return failures
+    }
 }
 
 /// A snapshot with one object replaced (or added): "what if this UPDATE were applied".
@@ -120,6 +146,12 @@ struct OverlaySnapshot: ClusterSnapshot {
 
     func policyReferrers(namespace: String, name: String) -> [KubeObject] { base.policyReferrers(namespace: namespace, name: name) }
     func secretReferrers(namespace: String, name: String) -> [KubeObject] { base.secretReferrers(namespace: namespace, name: name) }
+
+    func secretContentFailures(_ key: ObjectKey, requiredType: String, compute: () -> [Finding]) -> [Finding] {
+        // The overriding Secret is new content: never answer it from the base's memory.
+        if let secretOverride, secretOverride.key == key { return compute() }
+        return base.secretContentFailures(key, requiredType: requiredType, compute: compute)
+    }
 }
 
 /// The kinds the rule catalogue knows, by API group and kind.

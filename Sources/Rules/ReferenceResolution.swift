@@ -41,7 +41,10 @@ struct StateContext {
         guard view.type == requiredType else {
             return .unusable("Secret \(FieldError.quote(key.description)) has type \(FieldError.quote(view.type)); \(usage) needs type \(FieldError.quote(requiredType))")
         }
-        if let failure = Self.contentFailures(view, requiredType: requiredType, settings: settings).first {
+        let failures = snapshot.secretContentFailures(key, requiredType: requiredType) {
+            Self.contentFailures(view, requiredType: requiredType, settings: settings)
+        }
+        if let failure = failures.first {
             return .unusable("Secret \(FieldError.quote(key.description)) is invalid: \(failure.field): \(failure.message) (\(failure.rule))")
         }
         return .usable(view)

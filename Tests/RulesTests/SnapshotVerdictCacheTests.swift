@@ -1,0 +1,71 @@
+import Foundation
+import KubeModel
+import Synchronization
+import Testing
+@testable import Rules
+
+@Suite struct SnapshotVerdictCacheTests {
+    static func secret(_ name: String) -> KubeObject? {
+        KubeObject(.object([
+            "apiVersion": .string("v1"), "kind": .string("Secret"), "type": .string("nginx.org/ca"),
+            "metadata": .object(["name": .string(name), "namespace": .string("team")]),
+        ]))
+    }
+
+    @Test func inMemorySnapshotComputesEachSecretVerdictOnce() {
+        let snapshot = InMemorySnapshot(objects: [Self.secret("ca")].compactMap { $0 })
+        let calls = Mutex(0)
+        let key = ObjectKey(namespace: "team", name: "ca")
+        let verdict = [Finding(rule: "secret/ca", severity: .deny, field: FieldPath("data"), message: "bad")]
+        for _ in 0..<3 {
+            let answer = snapshot.secretContentFailures(key, requiredType: SecretView.caType) {
+                calls.withLock { $0 += 1 }
+                return verdict
+            }
+            #expect(answer == verdict)
+        }
+        #expect(calls.withLock { $0 } == 1)
+        // Another required type is another question.
+        _ = snapshot.secretContentFailures(key, requiredType: SecretView.tlsType) { calls.withLock { $0 += 1 }; return [] }
+        #expect(calls.withLock { $0 } == 2)
+    }
+
+    @Test func anOverriddenSecretIsNeverAnsweredFromMemory() {
+        let base = InMemorySnapshot(objects: [Self.secret("ca")].compactMap { $0 })
+        let key = ObjectKey(namespace: "team", name: "ca")
+        _ = base.secretContentFailures(key, requiredType: SecretView.caType) { [] }
+        let overlay = OverlaySnapshot(base: base, secret: Self.secret("ca"))
+        let fresh = [Finding(rule: "secret/ca", severity: .deny, field: FieldPath("data"), message: "new content is bad")]
+        #expect(overlay.secretContentFailures(key, requiredType: SecretView.caType) { fresh } == fresh)
+    }
+
+    /// End to end: a review referencing a broken TLS Secret is denied the same way twice.
+    @Test func cachedVerdictGivesTheSameFindings() {
+        let tls = KubeObject(.object([
+            "apiVersion": .string("v1"), "kind": .string("Secret"), "type": .string("kubernetes.io/tls"),
+            "metadata": .object(["name": .string("tls"), "namespace": .string("team")]),
+            "data": .object(["tls.crt": .string("bm90IGEgY2VydA=="), "tls.key": .string("bm90IGEga2V5")]),
+        ]))
+        let policy = KubeObject(.object([
+            "apiVersion": .string("k8s.nginx.org/v1"), "kind": .string("Policy"),
+            "metadata": .object(["name": .string("mtls"), "namespace": .string("team")]),
+            "spec": .object(["ingressMTLS": .object(["clientCertSecret": .string("ca")])]),
+        ]))
+        let snapshot = InMemorySnapshot(objects: [tls, policy].compactMap { $0 })
+        let ingress: JSONValue = .object([
+            "apiVersion": .string("networking.k8s.io/v1"), "kind": .string("Ingress"),
+            "metadata": .object(["name": .string("web"), "namespace": .string("team"),
+                                 "annotations": .object(["nginx.org/policies": .string("mtls")])]),
+            "spec": .object([
+                "tls": .array([.object(["hosts": .array([.string("a.example.com")]), "secretName": .string("tls")])]),
+                "rules": .array([.object(["host": .string("a.example.com")])]),
+            ]),
+        ])
+        let input = ReviewInput(operation: .create, kind: GroupVersionKind(group: "networking.k8s.io", version: "v1", kind: "Ingress"),
+                                namespace: "team", name: "web", object: ingress, oldObject: nil)
+        let first = RuleEngine.evaluate(input, snapshot: snapshot, settings: Settings())
+        let second = RuleEngine.evaluate(input, snapshot: snapshot, settings: Settings())
+        #expect(first == second)
+        #expect(first.findings.contains { $0.rule == "ingress-mtls/tls-secret" && $0.severity == .deny })
+    }
+}
