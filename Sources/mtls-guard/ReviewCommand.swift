@@ -26,18 +26,13 @@ struct ReviewCommand: ParsableCommand {
         do {
             request = try AdmissionReview.decodeRequest(from: input)
         } catch {
-            print(#"{"apiVersion":"v1","code":400,"kind":"Status","message":"\#(Self.escape(error.description))","reason":"BadRequest","status":"Failure"}"#)
+            print(String(decoding: AdmissionWire.badRequestBody(error.description), as: UTF8.self))
             throw ExitCode(2)
         }
         let snapshot: (any ClusterSnapshot)? = state.isEmpty ? nil : InMemorySnapshot(objects: try loadManifests(state).map(\.object))
         let settings = rules.settings
         let outcome = AdmissionReviewer(mode: mode, settings: { settings }).review(request, snapshot: snapshot)
-        print(try AdmissionReview(response: outcome.response).prettyJSON())
+        print(String(decoding: AdmissionWire.responseBody(outcome.response), as: UTF8.self))
         if !outcome.response.allowed { throw ExitCode(1) }
-    }
-
-    static func escape(_ text: String) -> String {
-        guard let data = try? JSONEncoder().encode(text) else { return "" }
-        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
     }
 }

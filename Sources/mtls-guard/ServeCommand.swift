@@ -50,7 +50,11 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
         if !clientCNs.isEmpty && clientCA == nil { throw ValidationError("--client-cn needs --client-ca") }
-        if shutdownDelay < 0 || idleTimeout <= 0 { throw ValidationError("--shutdown-delay and --idle-timeout must be positive") }
+        for (name, value, range) in [("--shutdown-delay", shutdownDelay, 0...3600.0), ("--idle-timeout", idleTimeout, 0.001...86_400),
+                                     ("--certificate-check-interval", certificateCheckInterval, 0.001...86_400)]
+        where !(value.isFinite && range.contains(value)) {
+            throw ValidationError("\(name) must be a number of seconds in \(range.lowerBound)...\(range.upperBound)")
+        }
     }
 
     func run() async throws {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Webhook
 
@@ -15,10 +16,23 @@ import Testing
         #expect(text.hasSuffix("… (ingress-mtls/verify-client)"))
     }
 
-    @Test func fieldTooLongToLeaveRoomIsNotMangled() {
-        let field = "metadata.annotations[" + String(repeating: "x", count: 110) + "]"
-        let text = WarningList.format(prefix: "", field: field, message: "Invalid value", rule: "r/x")
-        #expect(text == "\(field): Invalid value (r/x)")
+    @Test func veryLongFieldKeepsItsEndAndTheRule() {
+        let field = "metadata.annotations[" + String(repeating: "x", count: 110) + "/the-end]"
+        let text = WarningList.format(prefix: "", field: field, message: "Invalid value: something long", rule: "r/x")
+        #expect(text.count <= WarningList.perWarningLimit)
+        #expect(text.hasPrefix("…"))
+        #expect(text.contains("/the-end]: Invalid value"))
+        #expect(text.hasSuffix(" (r/x)"))
+    }
+
+    @Test func skippedStateWarningNamesWhatFitsAndCountsTheRest() {
+        let rules = (1...12).map { "family/rule-number-\($0)" }
+        let text = AdmissionReviewer.skippedStateWarning(rules)
+        #expect(text.count <= WarningList.perWarningLimit)
+        #expect(text.hasPrefix("cluster state unavailable, not checked: family/rule-number-1, "))
+        let named = text.components(separatedBy: "family/rule-number-").count - 1
+        #expect(text.hasSuffix(" and \(12 - named) more"))
+        #expect(AdmissionReviewer.skippedStateWarning(["a/b"]) == "cluster state unavailable, not checked: a/b")
     }
 
     @Test(arguments: [0, 1, 10, 40, 200], [1, 50, 110, 120])

@@ -302,3 +302,29 @@ def test_metrics_after_reviews(server):
     assert "mtls_guard_requests_in_flight 0" in text
     assert re.search(r"^mtls_guard_certificate_expiry_timestamp_seconds \d", text, re.M)
     assert re.search(r'mtls_guard_http_rejected_total\{code="405"\} 1', text)
+
+
+@pytest.mark.parametrize("timeout", ["infs", "nans", "1e300s", "0x1p80s", "-1s", "9" * 30 + "h", "10"])
+def test_hostile_timeout_values_are_harmless(server, timeout):
+    response = server.review(admission_request(bad_policy()), path=f"/validate?timeout={timeout}")
+    assert response["allowed"] is False
+    assert server.request("GET", "/healthz")[0] == 200
+
+
+def test_made_up_kinds_share_one_metric_label(server):
+    for kind in ("Zz1", "Zz2", "Zz3"):
+        obj = {"apiVersion": "example.com/v1", "kind": kind, "metadata": {"name": "x", "namespace": "default"}}
+        assert server.review(admission_request(obj))["allowed"] is True
+    _, text = server.metrics_get("/metrics")
+    assert 'kind="Zz1"' not in text
+    assert re.search(r'mtls_guard_requests_total\{[^}]*kind="other"[^}]*\} 3', text)
+
+
+def test_review_cli_answers_byte_for_byte_like_the_server(server, tmp_path):
+    import subprocess
+    from conftest import BIN
+    request = admission_request(bad_policy())
+    body = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request})
+    _, _, served = server.request("POST", "/validate", body, {"Content-Type": "application/json"})
+    printed = subprocess.run([BIN, "review"], input=body.encode(), capture_output=True).stdout
+    assert printed.rstrip(b"\n") == served

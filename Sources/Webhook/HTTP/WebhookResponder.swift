@@ -81,7 +81,8 @@ public struct WebhookResponder: HTTPResponder {
             let elapsed = ContinuousClock.now - start
             metrics.recordReview(request: admission, mode: reviewer.mode, outcome: outcome, duration: elapsed)
             auditLog.record(request: admission, mode: reviewer.mode, outcome: outcome)
-            return Self.json(.ok, AdmissionReview(response: outcome.response))
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(data: AdmissionWire.responseBody(outcome.response))))
         } catch is NIOTooManyBytesError {
             metrics.recordRejected(status: 413)
             return Self.status(.contentTooLarge, "request body exceeds the limit of \(Self.maxBodySize) bytes")
@@ -107,14 +108,19 @@ public struct WebhookResponder: HTTPResponder {
     /// Parses the API server's `?timeout=` (a Go duration such as `10s` or `500ms`), capped at 30 s.
     static func requestTimeout(_ value: String?) -> Duration {
         let fallback = Duration.seconds(30)
-        guard let value, !value.isEmpty else { return fallback }
-        let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000_001), ("µs", 0.000_001), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where value.hasSuffix(suffix) {
-            guard let number = Double(value.dropLast(suffix.count)), number > 0 else { return fallback }
-            return min(fallback, .nanoseconds(Int64(number * scale * 1e9)))
+        guard let value, !value.isEmpty, value.count <= 32 else { return fallback }
+        for (suffix, scale) in durationUnits where value.hasSuffix(suffix) {
+            // Double() also reads "inf", "nan" and hex floats: bound the value before converting.
+            guard let number = Double(value.dropLast(suffix.count)), number.isFinite, number > 0 else { return fallback }
+            let seconds = min(number * scale, 30)
+            return .nanoseconds(Int64(seconds * 1e9))
         }
         return fallback
     }
+
+    private static let durationUnits: [(String, Double)] = [
+        ("ms", 0.001), ("us", 0.000_001), ("µs", 0.000_001), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600),
+    ]
 
     struct DeadlineExceeded: Error {}
 
@@ -153,11 +159,31 @@ public struct WebhookResponder: HTTPResponder {
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(data: AdmissionWire.encode(value))))
+    }
+}
+
+/// The bytes the webhook sends, shared with `mtls-guard review` so both answer identically.
+public enum AdmissionWire {
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data(#"{"message":"encoding failed"}"#.utf8)
-        return Response(status: status, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(data: data)))
+        return encoder
+    }()
+
+    static func encode(_ value: some Encodable) -> Data {
+        (try? encoder.encode(value)) ?? Data(#"{"message":"encoding failed"}"#.utf8)
+    }
+
+    /// The AdmissionReview answering a review.
+    public static func responseBody(_ response: AdmissionResponse) -> Data {
+        encode(AdmissionReview(response: response))
+    }
+
+    /// The `Status` sent with HTTP 400 for a review that cannot be used.
+    public static func badRequestBody(_ message: String) -> Data {
+        encode(ErrorStatus(message: message, reason: "BadRequest", code: 400))
     }
 }
 

@@ -10,7 +10,7 @@ public struct AuditLog: Sendable {
     public init(logger: Logger) { self.logger = logger }
 
     public func record(request: AdmissionRequest, mode: ReviewMode, outcome: AdmissionReviewer.Outcome) {
-        guard !outcome.evaluation.findings.isEmpty || !outcome.evaluation.skippedStateRules.isEmpty else { return }
+        guard !outcome.evaluation.findings.isEmpty else { return }
         let findings: [Logger.Metadata.Value] = outcome.evaluation.findings.map {
             .dictionary([
                 "rule": .string($0.rule.rawValue), "severity": .string($0.severity.rawValue),

@@ -71,6 +71,7 @@ public final class JSONLineOutput: Sendable {
                 var offset = 0
                 while offset < buffer.count {
                     let n = Foundation.write(fileDescriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                    if n < 0 && errno == EINTR { continue }
                     if n <= 0 { return }
                     offset += n
                 }

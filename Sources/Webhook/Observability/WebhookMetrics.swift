@@ -41,15 +41,16 @@ public final class WebhookMetrics: Sendable {
 
     /// Records one answered AdmissionReview.
     public func recordReview(request: AdmissionRequest, mode: ReviewMode, outcome: AdmissionReviewer.Outcome, duration: Duration) {
+        let kind = Self.kindLabel(request.kind.kind)
         let labels = [
-            ("kind", request.kind.kind), ("operation", request.operation.rawValue),
+            ("kind", kind), ("operation", request.operation.rawValue),
             ("decision", outcome.decision.rawValue), ("mode", mode.rawValue),
             ("dry_run", (request.dryRun ?? false) ? "true" : "false"),
         ]
         registry.makeCounter(descriptor: Self.name("requests", "total", "AdmissionReview requests answered."), labels: labels).increment()
         registry.makeDurationHistogram(
             descriptor: Self.name("request_duration", "seconds", "Time to answer an AdmissionReview."),
-            labels: [("kind", request.kind.kind)], buckets: Self.latencyBuckets
+            labels: [("kind", kind)], buckets: Self.latencyBuckets
         ).record(duration)
         for finding in outcome.evaluation.findings {
             registry.makeCounter(
@@ -58,6 +59,15 @@ public final class WebhookMetrics: Sendable {
             ).increment()
         }
     }
+
+    /// Kinds the webhook is registered for; anything else a caller sends is `other`, so a client
+    /// cannot grow the registry without bound with made-up kinds.
+    static let knownKinds: Set<String> = [
+        "Policy", "Ingress", "VirtualServer", "VirtualServerRoute", "Secret", "Pod", "Deployment", "StatefulSet",
+        "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
+    ]
+
+    static func kindLabel(_ kind: String) -> String { knownKinds.contains(kind) ? kind : "other" }
 
     /// Records a request rejected before review (400, 413, 415...).
     public func recordRejected(status: Int) {

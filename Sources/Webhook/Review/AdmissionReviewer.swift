@@ -59,11 +59,25 @@ public struct AdmissionReviewer: Sendable {
         return ([("\(object): \(count)")] + denials.map { "- \($0)" }).joined(separator: "\n")
     }
 
+    /// One warning naming the rules that needed the cluster view, as many as fit in 120 characters.
+    static func skippedStateWarning(_ rules: [String]) -> String {
+        let head = "cluster state unavailable, not checked: "
+        var named: [String] = []
+        for (index, rule) in rules.enumerated() {
+            let rest = rules.count - index - 1
+            let tail = rest > 0 ? " and \(rest) more" : ""
+            let candidate = head + (named + [rule]).joined(separator: ", ") + tail
+            if candidate.count > WarningList.perWarningLimit, !named.isEmpty { break }
+            named.append(rule)
+        }
+        let rest = rules.count - named.count
+        return head + named.joined(separator: ", ") + (rest > 0 ? " and \(rest) more" : "")
+    }
+
     static func warnings(for evaluation: Evaluation, includeDenials: Bool) -> [String] {
         var list = WarningList()
         if !evaluation.skippedStateRules.isEmpty {
-            list.append("cluster state unavailable, not checked: "
-                + evaluation.skippedStateRules.map(\.rawValue).joined(separator: ", "))
+            list.append(skippedStateWarning(evaluation.skippedStateRules.map(\.rawValue)))
         }
         for finding in evaluation.findings where includeDenials || finding.severity == .warn {
             list.append(WarningList.format(

@@ -50,7 +50,10 @@ public struct WarningList: Sendable {
         let full = head + message + tail
         guard full.count > perWarningLimit else { return full }
         let room = perWarningLimit - head.count - tail.count - 1
-        guard room >= 16 else { return full }
-        return head + message.prefix(room) + "…" + tail
+        if room >= 16 { return head + message.prefix(room) + "…" + tail }
+        // A very long field path: keep its end (the part that names the field), then the message.
+        let fieldRoom = perWarningLimit - prefix.count - tail.count - 2 - 1 - 16 - 1
+        guard fieldRoom >= 8 else { return full }
+        return "\(prefix)…\(field.suffix(fieldRoom)): \(message.prefix(16))…\(tail)"
     }
 }

@@ -81,7 +81,7 @@ public struct WebhookServer: Sendable {
         let responder = WebhookResponder(
             reviewer: AdmissionReviewer(mode: configuration.mode, settings: settings),
             clusterView: clusterView, readiness: readiness, metrics: metrics,
-            auditLog: AuditLog(logger: logger))
+            auditLog: AuditLog(logger: Self.auditLogger(from: logger)))
         let allowedNames = configuration.clientCommonNames.isEmpty ? nil : Set(configuration.clientCommonNames)
         let idleTimeout = TimeAmount(configuration.idleTimeout)
         let logger = self.logger
@@ -104,6 +104,7 @@ public struct WebhookServer: Sendable {
         if let metricsPort = configuration.metricsPort {
             services.append(Application(
                 responder: MetricsResponder(metrics: metrics, readiness: readiness, refresh: refreshCertificateMetrics),
+                server: .http1(configuration: .init(idleTimeout: idleTimeout)),
                 configuration: .init(address: .hostname(configuration.metricsHost ?? configuration.host, port: metricsPort)),
                 onServerRunning: { channel in
                     logger.info("metrics listening", metadata: [
@@ -136,6 +137,13 @@ public struct WebhookServer: Sendable {
 }
 
 extension WebhookServer {
+    /// Audit lines are the product of audit mode: `--log-level warning` must not silence them.
+    static func auditLogger(from logger: Logger) -> Logger {
+        var audit = logger
+        if audit.logLevel > .info { audit.logLevel = .info }
+        return audit
+    }
+
     static func display(_ address: SocketAddress?) -> String {
         guard let ip = address?.ipAddress else { return "?" }
         return ip.contains(":") ? "[\(ip)]" : ip
