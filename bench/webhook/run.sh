@@ -12,7 +12,13 @@ for tool in nginx wrk curl openssl; do
   command -v $tool >/dev/null || { echo "error: $tool is required (apt-get install nginx-light wrk)"; exit 1; }
 done
 out=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; [ -f "$out/nginx.pid" ] && kill $(cat "$out/nginx.pid") 2>/dev/null; rm -rf "$out"' EXIT
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$out"
+}
+trap cleanup EXIT
 python3 bench/webhook/make_bodies.py "$out/bodies" >/dev/null
 
 # Server: time from exec to ready.
@@ -20,6 +26,7 @@ t0=$(date +%s%N)
 "$bin" serve --host 127.0.0.1 --port 18443 --metrics-port 19090 --certs-dir "$out/certs" \
   --state examples/good --shutdown-delay 0 --log-level warning >"$out/server.log" 2>&1 &
 pid=$!
+pids+=("$pid")
 until curl -sf -o /dev/null http://127.0.0.1:19090/readyz; do sleep 0.002; done
 t1=$(date +%s%N)
 ready_ms=$(( (t1 - t0) / 1000000 ))
@@ -47,8 +54,10 @@ http {
   }
 }
 CONF
-nginx -c "$out/nginx.conf" -p "$out"
-sleep 0.3
+# In the foreground (daemon off) as a job of this script, so cleanup always stops it.
+nginx -c "$out/nginx.conf" -p "$out" -g 'daemon off;' &
+pids+=("$!")
+until curl -sfk -o /dev/null -X POST https://127.0.0.1:18444/validate; do sleep 0.05; done
 
 run() { # url body close delay connections -> "rps p50_ms p99_ms"
   BODY_FILE=$2 CLOSE=$3 DELAY_MS=$4 wrk -t1 -c"$5" -d"${secs}s" --latency -s bench/webhook/post.lua "$1" 2>&1 |
@@ -75,4 +84,5 @@ read -r half p50 p99 <<<"$(run https://127.0.0.1:18443/validate "$out/bodies/ing
 echo "ingress at ~half load (offered $((max_rps / 2))/s, achieved $half/s): p50 ${p50} ms, p99 ${p99} ms"
 echo "peak RSS: $(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$pid/status)"
 echo "start to ready: ${ready_ms} ms"
-kill -TERM $pid; wait $pid || true
+kill -TERM "$pid"
+wait "$pid" && echo "server exited cleanly after SIGTERM"
