@@ -87,7 +87,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mtls-guard-engine-bench",
-            dependencies: ["Rules", "KubeModel", "Webhook"],
+            dependencies: ["Rules", "KubeModel", "Webhook", "Certificates"],
             path: "bench/engine/EngineBench",
             swiftSettings: swiftSettings
         ),

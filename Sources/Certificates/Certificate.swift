@@ -26,7 +26,12 @@ public struct Certificate: Sendable, Hashable, CustomStringConvertible {
     /// Subject alternative names: `DNS:foo`, `IP:1.2.3.4`, `URI:...`, `email:...`.
     public let subjectAlternativeNames: [String]
     /// Subject equals issuer and the signature verifies with the certificate's own key.
-    public let isSelfSigned: Bool
+    ///
+    /// The signature is verified on first use (once per certificate, whatever the copies): most readers, such
+    /// as the content rules of a CA Secret, never ask, and an RSA verification costs about as much as a fifth
+    /// of the parse.
+    public var isSelfSigned: Bool { selfSignature.isSelfSigned }
+    private let selfSignature: SelfSignatureCheck
 
     /// Parses DER; trailing bytes after the certificate are an error.
     public init(derEncoded der: [UInt8]) throws(CertificateError) {
@@ -52,11 +57,7 @@ public struct Certificate: Sendable, Hashable, CustomStringConvertible {
         self.isCA = constraints.isCA
         self.pathLengthConstraint = constraints.isCA ? constraints.pathLength : nil
         self.subjectAlternativeNames = Self.alternativeNames(pointer)
-        if X509_NAME_cmp(subjectName, issuerName) == 0, let key = X509_get0_pubkey(pointer) {
-            self.isSelfSigned = X509_verify(pointer, key) == 1
-        } else {
-            self.isSelfSigned = false
-        }
+        self.selfSignature = X509_NAME_cmp(subjectName, issuerName) == 0 ? SelfSignatureCheck(pending: pointer) : .notSelfIssued
         OpenSSLErrors.clear()
     }
 
@@ -119,6 +120,57 @@ public struct Certificate: Sendable, Hashable, CustomStringConvertible {
         let ok = bytes.withUnsafeBytes { raw in inet_ntop(family, raw.baseAddress, &text, socklen_t(text.count)) } != nil
         guard ok else { return nil }
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// The lazily computed `Certificate.isSelfSigned` of a self-issued certificate, shared by the copies of the value.
+///
+/// Holds a reference to the parsed `X509` until the first question, so that answering needs no second parse;
+/// then drops it. The lock serializes OpenSSL's use of that `X509` (verification fills its caches).
+private final class SelfSignatureCheck: @unchecked Sendable {
+    /// For certificates whose subject differs from their issuer: never self-signed, nothing to verify.
+    static let notSelfIssued = SelfSignatureCheck()
+
+    private let lock = NSLock()
+    private var pending: OpaquePointer?
+    private var result: Bool
+
+    private init() {
+        pending = nil
+        result = false
+    }
+
+    /// Takes a reference to `x509` (the caller keeps and frees its own); verifies at once if OpenSSL cannot
+    /// add the reference.
+    init(pending x509: OpaquePointer) {
+        if X509_up_ref(x509) == 1 {
+            pending = x509
+            result = false
+        } else {
+            pending = nil
+            result = Self.verifiesWithOwnKey(x509)
+        }
+    }
+
+    var isSelfSigned: Bool {
+        lock.withLock {
+            guard let x509 = pending else { return result }
+            result = Self.verifiesWithOwnKey(x509)
+            X509_free(x509)
+            pending = nil
+            return result
+        }
+    }
+
+    private static func verifiesWithOwnKey(_ x509: OpaquePointer) -> Bool {
+        OpenSSLErrors.clear()
+        defer { OpenSSLErrors.clear() }
+        guard let key = X509_get0_pubkey(x509) else { return false }
+        return X509_verify(x509, key) == 1
+    }
+
+    deinit {
+        if let pending { X509_free(pending) }
     }
 }
 

@@ -148,7 +148,7 @@ private struct PEMScanner {
         // Split bytes, not Characters: Swift treats "\r\n" as one Character, which would hide CRLF line ends.
         for rawLine in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = String(decoding: rawLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let line = Self.trimmedLine(rawLine)
             if !line.isEmpty { sawNothing = false }
             if open != nil {
                 continueBlock(line[...], lineNumber: lineNumber)
@@ -161,6 +161,22 @@ private struct PEMScanner {
             blocks.append(PEMBlock(label: block.label, index: block.index, line: block.line, der: nil, hasHeaders: block.hasHeaders))
             open = nil
         }
+    }
+
+    /// The line as text without leading and trailing whitespace (`CharacterSet.whitespacesAndNewlines`).
+    ///
+    /// PEM is ASCII, so ASCII lines are trimmed on bytes (the set's ASCII members are TAB, LF, VT, FF, CR and
+    /// space); Foundation's Unicode-aware trimming costs microseconds a line and is kept for other lines.
+    private static func trimmedLine(_ raw: ArraySlice<UInt8>) -> String {
+        guard raw.allSatisfy({ $0 < 0x80 }) else {
+            return String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+        var start = raw.startIndex
+        var end = raw.endIndex
+        while start < end, isSpace(raw[start]) { start += 1 }
+        while end > start, isSpace(raw[end - 1]) { end -= 1 }
+        return String(decoding: raw[start..<end], as: UTF8.self)
     }
 
     private static func label(of line: String, marker: String) -> String? {

@@ -36,7 +36,14 @@ public struct SecretView: Sendable {
 
     /// Decodes like the API server (Go's `base64.StdEncoding`): padding required, line breaks skipped, any
     /// other character outside the alphabet invalid. Lenient decoding would turn garbage into silently different bytes.
+    /// Filters UTF-8 bytes, not Characters: CR and LF always stand alone as grapheme clusters (or form "\r\n"
+    /// together), so dropping the bytes 0x0A and 0x0D is the same and avoids grapheme breaking of every character.
     static func decodeBase64(_ text: String) -> Data? {
-        Data(base64Encoded: text.filter { $0 != "\n" && $0 != "\r" && $0 != "\r\n" })
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 where byte != UInt8(ascii: "\n") && byte != UInt8(ascii: "\r") {
+            bytes.append(byte)
+        }
+        return Data(base64Encoded: Data(bytes))
     }
 }

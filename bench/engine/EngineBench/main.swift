@@ -1,6 +1,9 @@
 // Engine benchmark: reviews/s for a typical Ingress AdmissionReview against snapshots of 100 and
 // 10,000 each of Policies, Secrets and Ingresses. The two sizes in one run show whether lookups
 // scan (the rate would fall with size); JSON parsing of the same body is the reference.
+// Then a CREATE of an nginx.org/ca Secret holding 3 self-signed RSA-2048 CAs (as bench/webhook's
+// secret.json), timed whole and piece by piece: Secret decoding, PEM scanning, certificate parsing.
+import Certificates
 import Foundation
 import KubeModel
 import Rules
@@ -69,4 +72,54 @@ for size in [100, 10_000] {
 if let small = rates[100], let large = rates[10_000] {
     print(String(format: "ratio full review / reference parse (30,000 objects): %.2f", large / parseRate))
     print(String(format: "ratio 30,000-object / 300-object snapshot rate: %.2f (1.0 = lookups do not scan)", large / small))
+}
+
+// MARK: CA Secret review
+
+func caBundlePEM() -> String? {
+    var pem = ""
+    for i in 0..<3 {
+        let request = CertificateRequest(commonName: "bench CA \(i)", isCA: true, keyType: .rsa2048)
+        guard let issued = try? CertificateFactory.selfSigned(request) else { return nil }
+        pem += issued.certificatePEM
+    }
+    return pem
+}
+
+guard let bundlePEM = caBundlePEM() else {
+    print("error: cannot generate the CA bundle")
+    exit(1)
+}
+let bundleBytes = Array(bundlePEM.utf8)
+let secretJSON = #"{"apiVersion":"v1","kind":"Secret","type":"nginx.org/ca","metadata":{"name":"ingress-mtls-secret","namespace":"cafe"},"data":{"ca.crt":"\#(Data(bundleBytes).base64EncodedString())"}}"#
+let secretReviewBody = Data(#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"bench-secret","kind":{"group":"","version":"v1","kind":"Secret"},"resource":{"group":"","version":"v1","resource":"secrets"},"name":"ingress-mtls-secret","namespace":"cafe","operation":"CREATE","userInfo":{"username":"ci"},"object":\#(secretJSON),"oldObject":null,"dryRun":false}}"#.utf8)
+guard let secretObject = object(secretJSON),
+      let secretRequest = try? AdmissionReview.decodeRequest(from: secretReviewBody),
+      let ders = try? PEMBundle.certificates(from: bundleBytes).map(\.der)
+else {
+    print("error: the CA Secret bench inputs do not decode")
+    exit(1)
+}
+let secretIterations = max(1, iterations / 4)
+let secretSettings = Settings(now: Date())
+print("CA Secret review (3 self-signed RSA-2048 CAs, \(secretReviewBody.count)-byte body)")
+print("  findings: \(reviewer.review(secretRequest, snapshot: InMemorySnapshot(objects: [])).evaluation.findings.map(\.rule.rawValue))")
+let emptySnapshot = InMemorySnapshot(objects: [])
+_ = measure("  decode + review + encode", iterations: secretIterations) {
+    guard let request = try? AdmissionReview.decodeRequest(from: secretReviewBody) else { return }
+    let outcome = reviewer.review(request, snapshot: emptySnapshot)
+    _ = try? encoder.encode(AdmissionReview(response: outcome.response))
+}
+_ = measure("  engine only", iterations: secretIterations) {
+    _ = RuleEngine.evaluate(ReviewInput(secretRequest), snapshot: emptySnapshot, settings: secretSettings)
+}
+_ = measure("  SecretView (base64 of data)", iterations: secretIterations) { _ = SecretView(secretObject) }
+let secretView = SecretView(secretObject)
+_ = measure("  SecretRules.contentFindings", iterations: secretIterations) {
+    _ = SecretRules.contentFindings(secretView, settings: secretSettings)
+}
+_ = measure("  PEMBundle.blocks (scan + base64)", iterations: secretIterations) { _ = PEMBundle.blocks(in: bundleBytes) }
+_ = measure("  PEMBundle.certificates", iterations: secretIterations) { _ = try? PEMBundle.certificates(from: bundleBytes) }
+_ = measure("  3 x Certificate(derEncoded:)", iterations: secretIterations) {
+    for der in ders { _ = try? Certificate(derEncoded: der) }
 }
