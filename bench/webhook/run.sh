@@ -21,6 +21,10 @@ cleanup() {
 trap cleanup EXIT
 python3 bench/webhook/make_bodies.py "$out/bodies" >/dev/null
 
+for port in 18443 18444 19090; do
+  if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo "error: port $port is in use (a server left running?)" >&2; exit 1; fi
+done
+
 # Server: time from exec to ready.
 t0=$(date +%s%N)
 "$bin" serve --host 127.0.0.1 --port 18443 --metrics-port 19090 --certs-dir "$out/certs" \
