@@ -222,17 +222,8 @@ public enum IngressRules {
                 findings.append(Finding(rule: "ingress-mtls/tls-secret", severity: .deny, field: path,
                     message: FieldError.wrongType(raw, expected: "a string")))
             case .value(let name):
-                let key = ObjectKey(namespace: ingress.namespace, name: name)
-                switch context.secret(key, requiredType: SecretView.tlsType, usage: "TLS termination") {
-                case .missing:
-                    findings.append(Finding(rule: "ingress-mtls/tls-secret", severity: context.missingSeverity, field: path,
-                        message: StateContext.missingMessage(kind: "Secret", key: key, consequence: "NIC serves 500 for these hosts")))
-                case .unusable(let reason):
-                    findings.append(Finding(rule: "ingress-mtls/tls-secret", severity: .deny, field: path,
-                        message: FieldError.invalid(name, reason)))
-                case .usable:
-                    break
-                }
+                findings += context.tlsSecretFindings(rule: "ingress-mtls/tls-secret", field: path,
+                    key: ObjectKey(namespace: ingress.namespace, name: name), consequence: "NIC serves 500 for these hosts")
             }
         }
         return findings

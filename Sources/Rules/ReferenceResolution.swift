@@ -50,6 +50,20 @@ struct StateContext {
         return .usable(view)
     }
 
+    /// The finding, if any, for a TLS-termination Secret named at `field`: missing (warn, or deny
+    /// under `--strict-references`), or not a valid `kubernetes.io/tls` Secret (deny).
+    func tlsSecretFindings(rule: RuleID, field: FieldPath, key: ObjectKey, consequence: String) -> [Finding] {
+        switch secret(key, requiredType: SecretView.tlsType, usage: "TLS termination") {
+        case .missing:
+            return [Finding(rule: rule, severity: missingSeverity, field: field,
+                            message: Self.missingMessage(kind: "Secret", key: key, consequence: consequence))]
+        case .unusable(let reason):
+            return [Finding(rule: rule, severity: .deny, field: field, message: FieldError.invalid(key.name, reason))]
+        case .usable:
+            return []
+        }
+    }
+
     /// Deny findings of `SecretRules` that make a Secret unusable as `requiredType`.
     static func contentFailures(_ secret: SecretView, requiredType: String, settings: Settings) -> [Finding] {
         let relevant: Set<RuleID> = requiredType == SecretView.caType ? ["secret/ca", "secret/ca-crl"] : ["secret/tls"]

@@ -101,17 +101,8 @@ public enum VirtualServerRules {
                 findings.append(Finding(rule: "ingress-mtls/vs-tls-required", severity: .deny, field: path,
                     message: FieldError.required("ingressMTLS Policy \(policyName) needs TLS: set spec.tls.secret to a kubernetes.io/tls Secret (NIC serves 500 otherwise)")))
             case .value(let name):
-                let key = ObjectKey(namespace: vs.namespace, name: name)
-                switch context.secret(key, requiredType: SecretView.tlsType, usage: "TLS termination") {
-                case .missing:
-                    findings.append(Finding(rule: "ingress-mtls/vs-tls-secret", severity: context.missingSeverity, field: path,
-                        message: StateContext.missingMessage(kind: "Secret", key: key, consequence: "NIC serves 500 for this VirtualServer")))
-                case .unusable(let reason):
-                    findings.append(Finding(rule: "ingress-mtls/vs-tls-secret", severity: .deny, field: path,
-                        message: FieldError.invalid(name, reason)))
-                case .usable:
-                    break
-                }
+                findings += context.tlsSecretFindings(rule: "ingress-mtls/vs-tls-secret", field: path,
+                    key: ObjectKey(namespace: vs.namespace, name: name), consequence: "NIC serves 500 for this VirtualServer")
             }
         }
 
