@@ -328,3 +328,39 @@ def test_review_cli_answers_byte_for_byte_like_the_server(server, tmp_path):
     _, _, served = server.request("POST", "/validate", body, {"Content-Type": "application/json"})
     printed = subprocess.run([BIN, "review"], input=body.encode(), capture_output=True).stdout
     assert printed.rstrip(b"\n") == served
+
+
+@pytest.mark.parametrize("headers,status", [
+    ("Content-Type: application/json\r\nContent-Length: 104857600", 413),
+    ("Content-Type: text/plain\r\nContent-Length: 104857600", 415),
+])
+def test_refused_body_is_not_read_to_its_end(server, headers, status):
+    """After refusing a huge body the server closes the connection instead of draining it."""
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    tls = server.context().wrap_socket(raw, server_hostname="localhost")
+    tls.sendall(f"POST /validate HTTP/1.1\r\nHost: localhost\r\n{headers}\r\n\r\n".encode() + b"{" * 4096)
+    data = b""
+    deadline = time.time() + 5
+    closed = False
+    while time.time() < deadline:
+        try:
+            chunk = tls.recv(65536)
+        except (ssl.SSLError, ConnectionResetError):
+            closed = True
+            break
+        if not chunk:
+            closed = True
+            break
+        data += chunk
+    tls.close()
+    assert data.startswith(f"HTTP/1.1 {status}".encode())
+    assert b"connection: close" in data.lower()
+    assert closed, "server kept the connection open to read the refused body"
+
+
+def test_bodyless_405_keeps_the_connection(server):
+    conn = server.connection()
+    status, headers, _ = server.request("GET", "/validate", conn=conn)
+    assert status == 405 and headers.get("Connection", "").lower() != "close"
+    assert server.review(admission_request(bad_policy()), conn=conn)["allowed"] is False
+    conn.close()

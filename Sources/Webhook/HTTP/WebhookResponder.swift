@@ -52,15 +52,15 @@ public struct WebhookResponder: HTTPResponder {
     private func validate(_ request: Request) async -> Response {
         guard request.method == .post else {
             metrics.recordRejected(status: 405)
-            return Self.methodNotAllowed("POST")
+            return Self.closing(Self.methodNotAllowed("POST"), unlessBodyless: request)
         }
         guard Self.isJSON(request.headers[.contentType]) else {
             metrics.recordRejected(status: 415)
-            return Self.status(.unsupportedMediaType, "Content-Type must be application/json")
+            return Self.closing(Self.status(.unsupportedMediaType, "Content-Type must be application/json"), unlessBodyless: request)
         }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maxBodySize {
             metrics.recordRejected(status: 413)
-            return Self.status(.contentTooLarge, "request body of \(length) bytes exceeds the limit of \(Self.maxBodySize) bytes")
+            return Self.closing(Self.status(.contentTooLarge, "request body of \(length) bytes exceeds the limit of \(Self.maxBodySize) bytes"))
         }
         let deadline = Self.requestTimeout(request.uri.queryParameters["timeout"].map(String.init))
         metrics.requestStarted()
@@ -85,10 +85,10 @@ public struct WebhookResponder: HTTPResponder {
                             body: .init(byteBuffer: ByteBuffer(data: AdmissionWire.responseBody(outcome.response))))
         } catch is NIOTooManyBytesError {
             metrics.recordRejected(status: 413)
-            return Self.status(.contentTooLarge, "request body exceeds the limit of \(Self.maxBodySize) bytes")
+            return Self.closing(Self.status(.contentTooLarge, "request body exceeds the limit of \(Self.maxBodySize) bytes"))
         } catch is DeadlineExceeded {
             metrics.recordRejected(status: 504)
-            return Self.status(.gatewayTimeout, "request body not received within the API server's timeout")
+            return Self.closing(Self.status(.gatewayTimeout, "request body not received within the API server's timeout"))
         } catch {
             metrics.recordRejected(status: 400)
             return Self.status(.badRequest, "could not read the request body")
@@ -140,6 +140,17 @@ public struct WebhookResponder: HTTPResponder {
     /// Paths are echoed in errors: keep them short and printable.
     static func printable(_ path: String) -> String {
         String(path.prefix(100).map { $0.isASCII && !$0.isNewline ? $0 : "?" })
+    }
+
+    /// Marks a response that leaves (part of) the request body unread `Connection: close`, so the
+    /// connection ends instead of reading the refused body to its end (`CloseAfterResponse`).
+    static func closing(_ response: Response, unlessBodyless request: Request? = nil) -> Response {
+        if let request, request.headers[.contentLength] == "0" || (request.headers[.contentLength] == nil && request.headers[.transferEncoding] == nil) {
+            return response
+        }
+        var response = response
+        response.headers[.connection] = "close"
+        return response
     }
 
     static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {

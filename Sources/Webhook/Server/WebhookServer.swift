@@ -90,7 +90,8 @@ public struct WebhookServer: Sendable {
             responder: responder,
             server: HTTPServerBuilder { httpResponder in
                 OpenSSLChannel(
-                    HTTP1Channel(responder: httpResponder, configuration: .init(idleTimeout: idleTimeout)),
+                    HTTP1Channel(responder: httpResponder, configuration: .init(
+                        additionalChannelHandlers: [CloseAfterResponse()], idleTimeout: idleTimeout)),
                     provider: provider, allowedClientCommonNames: allowedNames)
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
