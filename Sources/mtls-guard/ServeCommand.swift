@@ -41,6 +41,8 @@ struct ServeCommand: AsyncParsableCommand {
     var shutdownDelay: Double = 5
     @Option(help: "Seconds an idle keep-alive connection stays open.")
     var idleTimeout: Double = 60
+    @Option(help: "Most connections the HTTPS listener holds at once (the metrics port holds 64).")
+    var maxConnections = 1024
     @Option(help: "Seconds between checks of the certificate files for changes.")
     var certificateCheckInterval: Double = 10
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -49,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+        if !(1...1_000_000).contains(maxConnections) { throw ValidationError("--max-connections must be in 1...1000000") }
         if !clientCNs.isEmpty && clientCA == nil { throw ValidationError("--client-cn needs --client-ca") }
         for (name, value, range) in [("--shutdown-delay", shutdownDelay, 0...3600.0), ("--idle-timeout", idleTimeout, 0.001...86_400),
                                      ("--certificate-check-interval", certificateCheckInterval, 0.001...86_400)]
@@ -79,6 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.metricsPort = metricsPort == 0 ? nil : metricsPort
         configuration.mode = mode
+        configuration.maximumConnections = maxConnections
         configuration.clientCAFile = clientCA
         configuration.clientCommonNames = clientCNs
         configuration.shutdownDelay = .milliseconds(Int64(shutdownDelay * 1000))

@@ -364,3 +364,18 @@ def test_bodyless_405_keeps_the_connection(server):
     assert status == 405 and headers.get("Connection", "").lower() != "close"
     assert server.review(admission_request(bad_policy()), conn=conn)["allowed"] is False
     conn.close()
+
+
+def test_connection_cap_pauses_accepting_until_a_slot_frees(server_factory):
+    s = server_factory("--max-connections", "2", "--shutdown-delay", "0")
+    held = [s.connection() for _ in range(2)]
+    for conn in held:
+        assert s.review(admission_request(bad_policy()), conn=conn)["allowed"] is False
+    raw = socket.create_connection(("127.0.0.1", s.port), timeout=1.0)
+    with pytest.raises((socket.timeout, TimeoutError, ssl.SSLError)):
+        s.context().wrap_socket(raw, server_hostname="localhost")  # not accepted: no handshake
+    raw.close()
+    held[0].close()
+    time.sleep(0.3)
+    assert s.review(admission_request(bad_policy()))["allowed"] is False
+    held[1].close()

@@ -31,6 +31,9 @@ public struct WebhookServerConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(60)
     public var handshakeTimeout: Duration = .seconds(10)
     public var certificateCheckInterval: Duration = .seconds(10)
+    /// Connections the webhook listener holds at once; beyond it, accepting pauses (the API server
+    /// keeps a small pool per replica, so this only bounds misbehaving clients).
+    public var maximumConnections = 1024
 
     public init(certificateFile: String, privateKeyFile: String) {
         self.certificateFile = certificateFile
@@ -94,7 +97,9 @@ public struct WebhookServer: Sendable {
                         additionalChannelHandlers: [CloseAfterResponse()], idleTimeout: idleTimeout)),
                     provider: provider, allowedClientCommonNames: allowedNames)
             },
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections)),
             onServerRunning: { channel in
                 logger.info("webhook listening", metadata: [
                     "address": .string("https://\(Self.display(channel.localAddress)):\(channel.localAddress?.port ?? webhookPort)/validate"),
@@ -106,7 +111,9 @@ public struct WebhookServer: Sendable {
             services.append(Application(
                 responder: MetricsResponder(metrics: metrics, readiness: readiness, refresh: refreshCertificateMetrics),
                 server: .http1(configuration: .init(idleTimeout: idleTimeout)),
-                configuration: .init(address: .hostname(configuration.metricsHost ?? configuration.host, port: metricsPort)),
+                configuration: .init(
+                    address: .hostname(configuration.metricsHost ?? configuration.host, port: metricsPort),
+                    availableConnectionsDelegate: MaximumAvailableConnections(64)),
                 onServerRunning: { channel in
                     logger.info("metrics listening", metadata: [
                         "address": .string("http://\(Self.display(channel.localAddress)):\(channel.localAddress?.port ?? metricsPort)/metrics"),
