@@ -29,7 +29,7 @@ deps:
 	fi
 	@pkg-config --exists 'openssl >= 3.0' || { echo "error: pkg-config cannot find OpenSSL >= 3.0 (libssl-dev)" >&2; exit 1; }
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift toolchain not found on PATH" >&2; exit 1; }
-	@$(PYTHON) -c 'import pytest, yaml' 2>/dev/null || { echo "==> installing pytest, pyyaml (pip)"; $(PYTHON) -m pip install -q pytest pyyaml || { echo "error: pytest is needed for the end-to-end tests: pip install pytest" >&2; exit 1; }; }
+	@$(PYTHON) -c 'import pytest, yaml' 2>/dev/null || { echo "==> installing pytest, pyyaml (pip)"; $(PYTHON) -m pip install -q pytest pyyaml || { echo "error: pytest and pyyaml are needed for the end-to-end tests: pip install pytest pyyaml" >&2; exit 1; }; }
 
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
