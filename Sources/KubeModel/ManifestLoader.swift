@@ -96,9 +96,10 @@ public enum ManifestLoader {
 
     private static func decodeJSON(_ data: Data, source: String) throws(ManifestError) -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try JSONParser.parse(data)
         } catch {
-            throw ManifestError(source: source, reason: "not valid JSON")
+            // The parser's reason names a byte offset, never the text (a manifest may hold a Secret).
+            throw ManifestError(source: source, reason: "not valid JSON: \(error)")
         }
     }
 
