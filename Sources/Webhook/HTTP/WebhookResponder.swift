@@ -75,7 +75,8 @@ public struct WebhookResponder: HTTPResponder {
                 admission = try AdmissionReview.decodeRequest(from: Data(buffer: body, byteTransferStrategy: .noCopy))
             } catch {
                 metrics.recordRejected(status: 400)
-                return Self.status(.badRequest, error.description)
+                return Response(status: .badRequest, headers: [.contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(data: AdmissionWire.badRequestBody(error.description))))
             }
             let outcome = reviewer.review(admission, snapshot: clusterView.snapshot)
             let elapsed = ContinuousClock.now - start
