@@ -2,9 +2,9 @@ import Foundation
 
 /// `admission.k8s.io/v1` AdmissionReview, as the API server sends and expects it.
 ///
-/// Only `request` is read from an incoming review and only `response` is written back; the type
-/// carries both so one value can be decoded, answered and encoded.
-public struct AdmissionReview: Codable, Sendable, Equatable {
+/// Incoming reviews are read by `decodeRequest(from:)` (one lenient reader with field-path
+/// errors), so the type is only `Encodable`: a second, synthesized decoder would disagree with it.
+public struct AdmissionReview: Encodable, Sendable, Equatable {
     public static let apiVersionV1 = "admission.k8s.io/v1"
 
     public var apiVersion: String
@@ -68,7 +68,7 @@ public struct UserInfo: Codable, Sendable, Equatable {
     }
 }
 
-public struct AdmissionRequest: Codable, Sendable, Equatable {
+public struct AdmissionRequest: Encodable, Sendable, Equatable {
     public var uid: String
     public var kind: GroupVersionKind
     public var resource: GroupVersionResource
