@@ -143,6 +143,29 @@ def pod_template(obj):
     return template if isinstance(template, dict) else None
 
 
+def mesh_annotation_places(obj):
+    """(path to a metadata, that metadata) for every metadata of the object that carries annotations."""
+    places = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            meta = node.get("metadata")
+            if isinstance(meta, dict) and isinstance(meta.get("annotations"), dict):
+                places.append((tuple(path) + ("metadata",), meta))
+            for key, value in node.items():
+                if key != "metadata":
+                    walk(value, path + [key])
+    walk(obj, [])
+    return places
+
+
+def dig_metadata(obj, place):
+    node = obj
+    for key in place:
+        node = node.setdefault(key, {})
+    return node
+
+
 def owned(obj, api_version, kind):
     obj = copy.deepcopy(obj)
     obj.setdefault("metadata", {})["ownerReferences"] = [
@@ -159,7 +182,6 @@ def mutations(obj):
         for other in OTHER_SECRET_TYPES:
             out.append((f"type {other}", {**copy.deepcopy(obj), "type": other}))
     if kind == "Ingress":
-        spec = obj.get("spec") or {}
         def variant(class_name=None, legacy=None):
             v = copy.deepcopy(obj)
             v.setdefault("spec", {}).pop("ingressClassName", None)
@@ -174,7 +196,6 @@ def mutations(obj):
                 ("class nginx over legacy other", variant("nginx", legacy="other")),
                 ("class other over legacy nginx", variant("other", legacy="nginx")),
                 ("no NIC annotations", strip_annotations(obj, NIC_ANNOTATION_PREFIXES))]
-        del spec
     if kind in NIC_KINDS:
         for name in ("other", "nginx"):
             v = copy.deepcopy(obj)
@@ -183,6 +204,19 @@ def mutations(obj):
                 out.append((f"class {name}", v))
     if kind in WORKLOAD_KINDS:
         out.append(("no mesh annotations", strip_annotations(obj, (MESH_PREFIX,))))
+        # The object's mesh annotations moved to one place only: every place NSM or a mesh rule
+        # reads (the pod's metadata, the workload's own, a CronJob's jobTemplate) must be selected.
+        annotations = {}
+        for _, metadata in mesh_annotation_places(obj):
+            annotations.update({k: v for k, v in metadata["annotations"].items() if str(k).startswith(MESH_PREFIX)})
+        places = {"Pod": [("metadata",)],
+                  "CronJob": [("metadata",), ("spec", "jobTemplate", "metadata"),
+                              ("spec", "jobTemplate", "spec", "template", "metadata")]}.get(
+                      kind, [("metadata",), ("spec", "template", "metadata")])
+        for place in places if annotations else []:
+            v = strip_annotations(obj, (MESH_PREFIX,))
+            annotations_of(dig_metadata(v, place)).update(annotations)
+            out.append((f"mesh annotations only on {'.'.join(place)}", v))
         template = pod_template(obj)
         if template is not None:
             pod = {"apiVersion": "v1", "kind": "Pod",
@@ -228,6 +262,17 @@ def never_selected():
                                       "metadata": {**meta, "annotations": {"nginx.org/policies": "p",
                                                    "nginx.ingress.kubernetes.io/auth-tls-secret": "apps/ca"}},
                                       "spec": {"ingressClassName": "traefik", "rules": [rule]}}),
+        ("Ingress of another class by annotation", {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                                                    "metadata": {**meta, "annotations": {"nginx.org/policies": "p",
+                                                                 "kubernetes.io/ingress.class": "traefik"}},
+                                                    "spec": {"rules": [rule]}}),
+        ("Ingress of another class, nginx by annotation", {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                                                           "metadata": {**meta, "annotations": {"nginx.org/policies": "p",
+                                                                        "kubernetes.io/ingress.class": "nginx"}},
+                                                           "spec": {"ingressClassName": "traefik", "rules": [rule]}}),
+        ("VirtualServer of another class", {"apiVersion": "k8s.nginx.org/v1", "kind": "VirtualServer", "metadata": meta,
+                                            "spec": {"ingressClassName": "other", "host": "x.example.com",
+                                                     "policies": [{"name": "BAD/"}]}}),
         ("Ingress without NIC annotations", {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta,
                                              "spec": {"ingressClassName": "nginx", "rules": [rule]}}),
         ("Policy of another class", {"apiVersion": "k8s.nginx.org/v1", "kind": "Policy", "metadata": meta,
@@ -373,9 +418,7 @@ def test_review_examples_are_selected(webhooks):
 
 
 @pytest.mark.parametrize("injected", [False, True])
-def test_objects_outside_every_rule_are_never_sent(webhooks, engines, injected, tmp_path):
-    state = tmp_path / "empty.yaml"
-    state.write_text("")
+def test_objects_outside_every_rule_are_never_sent(webhooks, injected):
     for label, obj in never_selected():
         if injected and obj["kind"] in WORKLOAD_KINDS - {"Pod"}:
             continue  # every unowned workload of an injected namespace is the mesh's business
@@ -457,3 +500,9 @@ def test_readme_ingress_class_patch_changes_the_class_everywhere(tmp_path):
                    "metadata": {"name": "a", "namespace": "apps", "annotations": {"nginx.org/policies": "p"}},
                    "spec": {"ingressClassName": class_name}}
         assert hooks.called(admission_request(ingress, "CREATE"), namespace_labels("apps")) == expected, class_name
+    # Combined with the mesh-fail-closed component, both patches still apply.
+    with open(overlay / "kustomization.yaml", "a") as f:
+        f.write(f"components:\n- {rel}/components/mesh-fail-closed\n")
+    combined = webhook_configuration(render(overlay))
+    assert expressions(combined) == after
+    assert {w["failurePolicy"] for w in combined["webhooks"]} == {"Fail"}
