@@ -266,10 +266,6 @@ def never_selected():
                                                     "metadata": {**meta, "annotations": {"nginx.org/policies": "p",
                                                                  "kubernetes.io/ingress.class": "traefik"}},
                                                     "spec": {"rules": [rule]}}),
-        ("Ingress of another class, nginx by annotation", {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-                                                           "metadata": {**meta, "annotations": {"nginx.org/policies": "p",
-                                                                        "kubernetes.io/ingress.class": "nginx"}},
-                                                           "spec": {"ingressClassName": "traefik", "rules": [rule]}}),
         ("VirtualServer of another class", {"apiVersion": "k8s.nginx.org/v1", "kind": "VirtualServer", "metadata": meta,
                                             "spec": {"ingressClassName": "other", "host": "x.example.com",
                                                      "policies": [{"name": "BAD/"}]}}),
@@ -282,7 +278,8 @@ def never_selected():
 
 def always_selected():
     """Objects a catalogue rule reads, selected whatever the engine of this build implements
-    (the ingress-nginx migration rules judge Ingresses of NIC's class by their annotations)."""
+    (the ingress-nginx migration rules judge Ingresses of NIC's class by their annotations; NIC
+    serves an Ingress whose class annotation names it, whatever spec.ingressClassName says)."""
     meta = {"name": "migrated", "namespace": "apps"}
     rule = {"host": "x.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix",
             "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}
@@ -295,6 +292,9 @@ def always_selected():
         ("ingress-nginx backend-protocol, legacy class",
          ingress({"nginx.ingress.kubernetes.io/backend-protocol": "HTTPS", "kubernetes.io/ingress.class": "nginx"})),
         ("nginx.com/policies", ingress({"nginx.com/policies": "p"}, ingressClassName="nginx")),
+        # NIC reads the annotation before the field (HasCorrectIngressClass): this one is NIC's.
+        ("class annotation nginx over field traefik",
+         ingress({"nginx.org/policies": "p", "kubernetes.io/ingress.class": "nginx"}, ingressClassName="traefik")),
     ]
 
 
