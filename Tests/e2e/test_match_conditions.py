@@ -506,3 +506,31 @@ def test_readme_ingress_class_patch_changes_the_class_everywhere(tmp_path):
     combined = webhook_configuration(render(overlay))
     assert expressions(combined) == after
     assert {w["failurePolicy"] for w in combined["webhooks"]} == {"Fail"}
+
+
+def test_a_second_cel_implementation_agrees(webhooks, sources):
+    """Every condition gives the same result (or both error) in a second, independent CEL
+    implementation (common-expression-language, a Rust interpreter), so the selection above does
+    not rest on one engine's reading of has(), in, map access and exists."""
+    second = pytest.importorskip("cel", reason="common-expression-language is needed: pip install common-expression-language")
+    compared = 0
+    disagreements = []
+    for _, label, obj in cases(sources):
+        for operation in OPERATIONS:
+            request = admission_request(obj, operation)
+            data = {"object": request["object"], "oldObject": request["oldObject"], "request": request}
+            for hook in webhooks.webhooks:
+                for condition in hook.conditions:
+                    try:
+                        first = condition.evaluate(request)
+                    except ConditionError:
+                        first = "error"
+                    try:
+                        other = second.evaluate(condition.source, data)
+                    except Exception:  # the Rust engine raises KeyError, TypeError, RuntimeError ...
+                        other = "error"
+                    compared += 1
+                    if first != other:
+                        disagreements.append(f"{label} {operation} {hook.name}/{condition.name}: {first} vs {other}")
+    assert not disagreements, "\n".join(disagreements[:20])
+    assert compared > 1000
