@@ -7,9 +7,10 @@ SWIFT_FLAGS  ?=
 RELEASE_BIN  := .build/release/mtls-guard
 DEBUG_BIN    := .build/debug/mtls-guard
 APT_PACKAGES := libssl-dev pkg-config openssl curl
+PIP_TEST_PACKAGES := cel-expr-python common-expression-language kubernetes-validate
 
 .PHONY: all deps build release test test-swift test-e2e test-asan demo clean \
-        bench-tls bench-webhook bench-engine examples-certs
+        bench-tls bench-webhook bench-engine bench-admission-share examples-certs
 
 all: build
 
@@ -30,6 +31,9 @@ deps:
 	@pkg-config --exists 'openssl >= 3.0' || { echo "error: pkg-config cannot find OpenSSL >= 3.0 (libssl-dev)" >&2; exit 1; }
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift toolchain not found on PATH" >&2; exit 1; }
 	@$(PYTHON) -c 'import pytest, yaml' 2>/dev/null || { echo "==> installing pytest, pyyaml (pip)"; $(PYTHON) -m pip install -q pytest pyyaml || { echo "error: pytest and pyyaml are needed for the end-to-end tests: pip install pytest pyyaml" >&2; exit 1; }; }
+	@# cel-expr-python (Google's cel-cpp) evaluates the webhook's matchConditions in the tests and
+	@# bench/admission-share, common-expression-language (a Rust CEL) cross-checks it; kubernetes-validate checks the rendered manifests against the API schemas.
+	@$(PYTHON) -c 'import cel_expr_python, cel, kubernetes_validate' 2>/dev/null || { echo "==> installing $(PIP_TEST_PACKAGES) (pip)"; $(PYTHON) -m pip install -q $(PIP_TEST_PACKAGES) || { echo "error: $(PIP_TEST_PACKAGES) are needed for the webhook selection and manifest schema tests: pip install $(PIP_TEST_PACKAGES)" >&2; exit 1; }; }
 
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
@@ -69,6 +73,11 @@ bench-webhook: release
 
 bench-engine: release
 	bash bench/engine/run.sh
+
+## bench-admission-share: share of admission requests sent to mtls-guard, before and after matchConditions.
+bench-admission-share: deps
+	@command -v kubectl >/dev/null || { echo "error: kubectl is needed to render manifests/ (kubectl kustomize)" >&2; exit 1; }
+	$(PYTHON) bench/admission-share/run.py
 
 clean:
 	rm -rf .build .build-asan

@@ -22,21 +22,67 @@ def by_kind(objects, kind):
 
 def test_webhook_configuration_matches_the_server_contract(rendered):
     (config,) = by_kind(rendered, "ValidatingWebhookConfiguration")
-    (hook,) = config["webhooks"]
-    assert hook["admissionReviewVersions"] == ["v1"]
-    assert hook["sideEffects"] == "None"
-    assert hook["clientConfig"]["service"]["path"] == "/validate"
-    resources = {r for rule in hook["rules"] for r in rule["resources"]}
+    hooks = config["webhooks"]
+    assert [h["name"] for h in hooks] == ["nic.mtls-guard.nginx.org", "mesh-injected.mtls-guard.nginx.org",
+                                          "mesh-annotated.mtls-guard.nginx.org"]
+    for hook in hooks:
+        assert hook["admissionReviewVersions"] == ["v1"]
+        assert hook["sideEffects"] == "None"
+        assert hook["clientConfig"]["service"]["path"] == "/validate"
+        # mtls-guard's own namespace is never intercepted: its serving Secret must renew while it is down.
+        assert {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "mtls-guard"]} \
+            in hook["namespaceSelector"]["matchExpressions"]
+    resources = {r for hook in hooks for rule in hook["rules"] for r in rule["resources"]}
     assert {"policies", "virtualservers", "virtualserverroutes", "ingresses", "secrets", "pods",
             "deployments", "statefulsets", "daemonsets", "replicasets", "replicationcontrollers", "jobs", "cronjobs"} <= resources
-    delete_resources = {r for rule in hook["rules"] if "DELETE" in rule["operations"] for r in rule["resources"]}
-    assert {"policies", "secrets"} <= delete_resources  # §8 and secret/in-use-delete need DELETE
+    delete_resources = {r for hook in hooks for rule in hook["rules"] if "DELETE" in rule["operations"] for r in rule["resources"]}
+    assert delete_resources == {"policies", "secrets"}  # §8 and secret/in-use-delete; no other rule judges a DELETE
+
+
+def test_availability_settings(rendered):
+    (deployment,) = by_kind(rendered, "Deployment")
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    labels = spec["template"]["metadata"]["labels"]
+    assert spec["replicas"] >= 2 and spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    (pdb,) = by_kind(rendered, "PodDisruptionBudget")
+    assert pdb["spec"]["maxUnavailable"] == 1 and pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    (priority,) = by_kind(rendered, "PriorityClass")
+    assert pod["priorityClassName"] == priority["metadata"]["name"] and 0 < priority["value"] < 1_000_000_000
+    hostname = [c for c in pod["topologySpreadConstraints"] if c["topologyKey"] == "kubernetes.io/hostname"]
+    assert hostname and hostname[0]["labelSelector"]["matchLabels"].items() <= labels.items()
+    (container,) = pod["containers"]
+    assert "cpu" not in container["resources"]["limits"]
+    (policy,) = by_kind(rendered, "NetworkPolicy")
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+    webhook_rule, metrics_rule = policy["spec"]["ingress"]
+    assert "from" not in webhook_rule and [p["port"] for p in webhook_rule["ports"]] == ["https"]
+    assert metrics_rule["from"] and [p["port"] for p in metrics_rule["ports"]] == ["metrics"]
+    port_names = {p["name"] for p in container["ports"]}
+    assert {"https", "metrics"} <= port_names
+
+
+def test_memory_limit_covers_the_measured_peak(rendered):
+    """The limit holds the peak RSS README's benchmark table reports, at the connection cap the
+    Deployment sets (the measurement's connection count)."""
+    import re
+    (deployment,) = by_kind(rendered, "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    limit = container["resources"]["limits"]["memory"]
+    assert limit.endswith("Mi")
+    readme = (ROOT / "README.md").read_text()
+    peak = re.search(r"peak RSS (\d+) MB under (\d+) connections", readme)
+    assert peak, "README's benchmark table no longer states the peak RSS"
+    peak_mib = int(peak.group(1)) * 1_000_000 / 2**20
+    assert f"--max-connections={peak.group(2)}" in container["args"]
+    assert int(limit[:-2]) >= 1.5 * peak_mib, f"limit {limit} leaves too little over the measured {peak.group(1)} MB"
 
 
 def test_service_and_certificate_names_agree(rendered):
     (service,) = by_kind(rendered, "Service")
     (config,) = by_kind(rendered, "ValidatingWebhookConfiguration")
-    ref = config["webhooks"][0]["clientConfig"]["service"]
+    refs = {(w["clientConfig"]["service"]["name"], w["clientConfig"]["service"]["namespace"]) for w in config["webhooks"]}
+    (ref,) = [dict(zip(("name", "namespace"), r)) for r in refs]
     assert (ref["name"], ref["namespace"]) == (service["metadata"]["name"], service["metadata"]["namespace"])
     (cert,) = by_kind(rendered, "Certificate")
     assert f"{ref['name']}.{ref['namespace']}.svc" in cert["spec"]["dnsNames"]
