@@ -8,7 +8,7 @@ RELEASE_BIN  := .build/release/mtls-guard
 DEBUG_BIN    := .build/debug/mtls-guard
 APT_PACKAGES := libssl-dev pkg-config openssl curl
 
-.PHONY: all deps build release test test-swift test-e2e test-asan demo clean \
+.PHONY: all deps build release test test-swift test-e2e test-asan demo docs clean \
         bench-tls bench-webhook bench-engine examples-certs
 
 all: build
@@ -56,6 +56,10 @@ test-asan: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan $(SWIFT_FLAGS)
 	$(ASAN_ENV) $(SWIFT) test --skip-build --disable-xctest --sanitize=address --scratch-path .build-asan \
 	  --filter 'OpenSSLTLSTests|CertificatesTests' $(SWIFT_FLAGS)
+
+## docs: regenerate docs/rules.md from the rule catalogue (a test fails when it is stale).
+docs: build
+	$(DEBUG_BIN) rules --output markdown > docs/rules.md.tmp && mv docs/rules.md.tmp docs/rules.md
 
 ## demo: release build, server with development certificates, example reviews, verdicts.
 demo: release

@@ -30,7 +30,7 @@ def test_webhook_configuration_matches_the_server_contract(rendered):
     assert {"policies", "virtualservers", "virtualserverroutes", "ingresses", "secrets", "pods",
             "deployments", "statefulsets", "daemonsets", "replicasets", "replicationcontrollers", "jobs", "cronjobs"} <= resources
     delete_resources = {r for rule in hook["rules"] if "DELETE" in rule["operations"] for r in rule["resources"]}
-    assert {"policies", "secrets"} <= delete_resources  # §8 and secret/in-use-delete need DELETE
+    assert {"policies", "secrets"} <= delete_resources  # policy/in-use-delete and secret/in-use-delete need DELETE
 
 
 def test_service_and_certificate_names_agree(rendered):
