@@ -210,7 +210,7 @@ public enum IngressRules {
             }
             if mergeableType == "master" {
                 findings.append(Finding(rule: "egress-mtls/master", severity: .warn, field: path,
-                    message: "egressMTLS on a mergeable master: NIC strips nginx.org/ssl-services from masters, so it only takes effect for minions that declare nginx.org/ssl-services"))
+                    message: "egressMTLS Policy \(name) on a mergeable master: NIC strips nginx.org/ssl-services from masters, so it only takes effect for minions that declare nginx.org/ssl-services, and it is rendered at server scope (proxy_ssl_*), which gRPC minion locations do not use; reference it from the minions instead"))
             } else {
                 findings += upstreamTLSFindings(ingress, policyName: name, policyPath: path, isMinion: mergeableType == "minion")
             }
