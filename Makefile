@@ -9,7 +9,7 @@ DEBUG_BIN    := .build/debug/mtls-guard
 APT_PACKAGES := libssl-dev pkg-config openssl curl
 PIP_TEST_PACKAGES := cel-expr-python common-expression-language kubernetes-validate
 
-.PHONY: all deps build release test test-swift test-e2e test-asan demo clean \
+.PHONY: all deps build release test test-swift test-e2e test-asan demo docs clean \
         bench-tls bench-webhook bench-engine bench-admission-share examples-certs
 
 all: build
@@ -60,6 +60,10 @@ test-asan: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan $(SWIFT_FLAGS)
 	$(ASAN_ENV) $(SWIFT) test --skip-build --disable-xctest --sanitize=address --scratch-path .build-asan \
 	  --filter 'OpenSSLTLSTests|CertificatesTests' $(SWIFT_FLAGS)
+
+## docs: regenerate docs/rules.md from the rule catalogue (a test fails when it is stale).
+docs: build
+	$(DEBUG_BIN) rules --output markdown > docs/rules.md.tmp && mv docs/rules.md.tmp docs/rules.md
 
 ## demo: release build, server with development certificates, example reviews, verdicts.
 demo: release

@@ -199,7 +199,8 @@ private struct PEMScanner {
         }
         if Self.label(of: line, marker: "END") != nil {
             inStrayRun = false
-            errors.append(CertificateError(kind: .malformedPEM, blockIndex: count == 0 ? nil : count, line: lineNumber, reason: "END line without a matching BEGIN line"))
+            // Text outside any block, as far as PEM readers go: OpenSSL and Go's pem.Decode skip it.
+            errors.append(CertificateError(kind: .strayText, blockIndex: count == 0 ? nil : count, line: lineNumber, reason: "END line without a matching BEGIN line"))
             return
         }
         guard !inStrayRun else { return }

@@ -81,9 +81,11 @@ public struct IngressView: Sendable, Hashable {
     public var name: String { metadata.name ?? "" }
     public var annotations: [String: String] { metadata.annotations }
 
-    /// The class this Ingress asks for: `spec.ingressClassName`, else the legacy annotation; `nil` when neither is set.
+    /// The class this Ingress asks for; `nil` when neither is set. As in NIC's `HasCorrectIngressClass`, the
+    /// legacy annotation, when non-empty, takes precedence over `spec.ingressClassName`.
     public var ingressClass: String? {
-        ingressClassName ?? metadata.annotations[Self.classAnnotation]
+        if let annotation = metadata.annotations[Self.classAnnotation], !annotation.isEmpty { return annotation }
+        return ingressClassName.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Every backend, `spec.defaultBackend` first, in document order.

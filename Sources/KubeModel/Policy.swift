@@ -2,16 +2,18 @@ import Foundation
 
 /// A `k8s.nginx.org/v1` Policy as the mTLS rules read it.
 public struct PolicyView: Sendable, Hashable {
-    /// Every policy type NIC v5 knows, as `spec` keys. Other `spec` keys (`ingressClassName`) are not types.
-    public static let knownTypes: [String] = [
-        "accessControl", "rateLimit", "jwt", "basicAuth", "ingressMTLS", "egressMTLS", "oidc", "waf", "apiKey",
-        "cors", "externalAuth",
-    ]
+    /// The one member of `spec` that is not a policy type.
+    ///
+    /// There is deliberately no list of types: the API server prunes members the installed CRD does not
+    /// know, so every other member that reaches us is a type of the NIC that is installed (v5.5 has
+    /// accessControl, rateLimit, jwt, basicAuth, ingressMTLS, egressMTLS, oidc, waf, apiKey, cache, cors,
+    /// externalAuth; newer releases add more).
+    public static let nonTypeMembers: Set<String> = ["ingressClassName"]
 
     public var metadata: ObjectMeta
     /// `spec` is present and an object.
     public var hasSpec: Bool
-    /// Policy types set in `spec` (non-null members named in `knownTypes`), in `knownTypes` order.
+    /// Policy types set in `spec`: every non-null member except `ingressClassName`, in name order.
     /// `ingressMTLS: {}` counts as set; `ingressMTLS: null` does not.
     public var setTypes: [String]
     /// `spec.ingressMTLS`, when set (even if it was not an object).
@@ -26,10 +28,9 @@ public struct PolicyView: Sendable, Hashable {
         var reader = ShapeReader()
         let spec = reader.object(object.raw["spec"], at: "spec")
         hasSpec = spec != nil
-        setTypes = Self.knownTypes.filter { key in
-            guard let value = spec?[key] else { return false }
-            return !value.isNull
-        }
+        ingressClassName = spec?["ingressClassName"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        setTypes = (spec ?? [:]).filter { key, value in !Self.nonTypeMembers.contains(key) && !value.isNull }
+            .keys.sorted()
         if let raw = spec?["ingressMTLS"], !raw.isNull {
             ingressMTLS = IngressMTLSView(reader.object(raw, at: "spec.ingressMTLS") ?? [:])
         }
@@ -41,6 +42,14 @@ public struct PolicyView: Sendable, Hashable {
 
     public var namespace: String { metadata.namespace ?? "default" }
     public var name: String { metadata.name ?? "" }
+
+    /// `spec.ingressClassName`; `nil` when unset or `""` (NIC's `HasCorrectIngressClass` accepts an empty class).
+    public var ingressClassName: String?
+
+    /// Whether the Policy's class is one of `classes` (or unset).
+    public func belongs(to classes: Set<String>) -> Bool {
+        ingressClassName.map(classes.contains) ?? true
+    }
 }
 
 /// `spec.ingressMTLS` of a Policy: client certificate verification on the NGINX server.

@@ -87,6 +87,9 @@ enum NGINXResourceReader {
 public struct VirtualServerView: Sendable, Hashable {
     public var metadata: ObjectMeta
     public var host: String?
+    /// `spec.tls` is present (`tls: {}` included): NIC terminates TLS, with the wildcard certificate
+    /// when `secret` is unset and NIC runs with `-wildcard-tls-secret`.
+    public var hasTLS: Bool
     /// `spec.tls.secret`.
     public var tlsSecret: FieldValue<String>
     /// `spec.policies`: server-scope policies.
@@ -101,6 +104,7 @@ public struct VirtualServerView: Sendable, Hashable {
         let spec = reader.object(object.raw["spec"], at: "spec") ?? [:]
         host = spec["host"]?.stringValue
         let tls = reader.object(spec["tls"], at: "spec.tls")
+        hasTLS = tls != nil
         tlsSecret = FieldValue(string: tls?["secret"])
         policies = NGINXResourceReader.policies(spec["policies"], at: "spec.policies", reader: &reader)
         upstreams = NGINXResourceReader.upstreams(spec["upstreams"], reader: &reader)

@@ -1,7 +1,7 @@
 import Foundation
 import KubeModel
 
-/// RULES.md §8 and the stateful Secret rules of §3: what a DELETE or UPDATE breaks for the objects
+/// Section 8 of docs/rules.md and the stateful Secret rules of section 3: what a DELETE or UPDATE breaks for the objects
 /// that reference the changed one.
 public enum DeleteRules {
     static let referrerLimit = 5
@@ -11,7 +11,7 @@ public enum DeleteRules {
         "\(object.kind) \(object.metadata.namespace ?? "default")/\(object.name)"
     }
 
-    /// Referrers this NIC actually serves: objects of other ingress classes are never checked (§9).
+    /// Referrers this NIC actually serves: objects of other ingress classes are never checked (docs/rules.md, "Never checked").
     static func servedReferrers(_ objects: [KubeObject], settings: Settings) -> [KubeObject] {
         objects.filter(settings.checks)
     }
@@ -62,7 +62,7 @@ public enum DeleteRules {
         var description: String { "\(DeleteRules.describe(referrer)) (\(field))" }
     }
 
-    /// The uses that make a Secret "in use" (§3): Secret fields of mTLS Policies, and TLS Secrets of
+    /// The uses that make a Secret "in use" (section 3): Secret fields of mTLS Policies, and TLS Secrets of
     /// Ingresses and VirtualServers protected by an ingressMTLS Policy.
     static func secretUses(_ secret: KubeObject, snapshot: any ClusterSnapshot, settings: Settings) -> [SecretUse] {
         let namespace = secret.metadata.namespace ?? "default"

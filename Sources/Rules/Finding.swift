@@ -1,6 +1,6 @@
 import Foundation
 
-/// How a finding affects admission. See RULES.md "Severity".
+/// How a finding affects admission (docs/rules.md, "Severity").
 public enum Severity: String, Sendable, Hashable, Codable, Comparable, CaseIterable {
     /// The object would be rejected by NIC, break NGINX, or silently weaken mTLS.
     case deny
@@ -12,7 +12,7 @@ public enum Severity: String, Sendable, Hashable, Codable, Comparable, CaseItera
     }
 }
 
-/// A rule's stable identifier, exactly as written in RULES.md (`ingress-mtls/verify-client`).
+/// A rule's stable identifier, exactly as `RuleCatalogue` lists it (`ingress-mtls/verify-client`).
 public struct RuleID: RawRepresentable, Hashable, Comparable, Sendable, Codable,
     ExpressibleByStringLiteral, CustomStringConvertible
 {

@@ -1,19 +1,21 @@
 import Foundation
 import KubeModel
 
-/// RULES.md §4: an Ingress's NIC annotations (no state) and the Policies it references (needs state).
+/// Section 4 of docs/rules.md: an Ingress's NIC annotations (no state) and the Policies it references
+/// (needs state), decided as NIC v5.5 decides them.
 public enum IngressRules {
     static let sslServicesKey = "nginx.org/ssl-services"
     static let grpcServicesKey = "nginx.org/grpc-services"
     static let mergeableTypeKey = "nginx.org/mergeable-ingress-type"
-    /// Policy types NIC applies to an Ingress (anything else is "not supported" there).
-    static let supportedPolicyTypes: Set<String> = ["accessControl", "cors", "externalAuth", "ingressMTLS", "egressMTLS", "waf"]
+    /// Policy types NIC applies to an Ingress (`IsPolicySupportedOnIngress`); anything else is "not supported" there.
+    static let supportedPolicyTypes: [String] = ["accessControl", "cors", "externalAuth", "ingressMTLS", "egressMTLS", "waf"]
 
     /// Rule IDs of the reference rules, for `Evaluation.skippedStateRules`.
     public static let stateRuleIDs: [RuleID] = [
         "ingress/policy-ref", "ingress/policy-kind", "ingress-mtls/minion", "ingress-mtls/tls-required",
         "ingress-mtls/host-without-tls", "ingress-mtls/tls-secret", "ingress-mtls/multiple", "egress-mtls/multiple",
-        "egress-mtls/upstream-tls", "egress-mtls/master",
+        "egress-mtls/upstream-tls", "egress-mtls/grpc-server-scope", "egress-mtls/master",
+        "ingress-mtls/foreign-client-auth",
     ]
 
     static func annotationPath(_ key: String) -> FieldPath {
@@ -22,7 +24,8 @@ public enum IngressRules {
 
     // MARK: Annotation rules
 
-    /// ingress/policies-annotation, ingress/ssl-services, ingress/grpc-services, ingress/mergeable-type.
+    /// ingress/policies-annotation, ingress/ssl-services, ingress/grpc-services, ingress/mergeable-type, and the
+    /// annotations of ingress-nginx that need no state.
     public static func findings(_ ingress: IngressView) -> [Finding] {
         var findings: [Finding] = []
         let meta = ingress.metadata
@@ -52,34 +55,49 @@ public enum IngressRules {
             }
         }
 
-        let backendNames = Set(ingress.backendServiceNames)
         for (key, rule) in [(sslServicesKey, RuleID("ingress/ssl-services")), (grpcServicesKey, RuleID("ingress/grpc-services"))] {
             guard let value = meta.annotations[key] else { continue }
-            let items = serviceList(value)
-            if items.allSatisfy(\.isEmpty) {
-                deny(rule, annotationPath(key), FieldError.required("list backend Service names separated by commas, or remove the annotation"))
-                continue
-            }
-            if items.contains(where: \.isEmpty) {
-                deny(rule, annotationPath(key), FieldError.invalid(value, "empty item: remove the extra comma"))
-            }
-            let unknown = items.filter { !$0.isEmpty && !backendNames.contains($0) }
-            if !unknown.isEmpty {
-                let known = backendNames.isEmpty ? "this Ingress has no service backends"
-                    : "backends of this Ingress: " + ingress.backendServiceNames.joined(separator: ", ")
-                deny(rule, annotationPath(key), FieldError.invalid(value,
-                     "not a backend Service of this Ingress: \(unknown.joined(separator: ", ")) (\(known))"))
+            if let message = serviceListProblem(value, key: key, ingress: ingress) {
+                deny(rule, annotationPath(key), message)
             }
         }
 
         if let type = meta.annotations[mergeableTypeKey] {
             findings += mergeableFindings(type, ingress: ingress)
         }
+        findings += ForeignAnnotationRules.findings(ingress)
         return findings
     }
 
+    /// The items of a service-list annotation exactly as NIC's `ParseServiceList` reads them: split at
+    /// commas and NOT trimmed, so `tea-svc, coffee-svc` names ` coffee-svc`.
     static func serviceList(_ value: String) -> [String] {
-        value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    /// Why NIC rejects this `nginx.org/ssl-services` / `nginx.org/grpc-services` value, or `nil`
+    /// (`validateRequiredAnnotation`, `validateServiceListAnnotation`; a master's are stripped by `filterMasterAnnotations`).
+    static func serviceListProblem(_ value: String, key: String, ingress: IngressView) -> String? {
+        if value.isEmpty {
+            return FieldError.required("list backend Service names separated by commas (no spaces), or remove the annotation")
+        }
+        if ingress.annotations[mergeableTypeKey] == "master" {
+            return "Forbidden: a mergeable master has no backends and NIC removes \(key) from it: put the annotation on the minions whose paths route to these Services"
+        }
+        let backendNames = Set(ingress.backendServiceNames)
+        var seen = Set<String>()
+        let unknown = serviceList(value).filter { !backendNames.contains($0) && seen.insert($0).inserted }
+        guard !unknown.isEmpty else { return nil }
+        var hints: [String] = []
+        if unknown.contains(where: \.isEmpty) { hints.append("remove the empty item (extra comma)") }
+        if unknown.contains(where: { !$0.isEmpty && backendNames.contains($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            hints.append("NIC does not trim names: remove the spaces around the commas")
+        }
+        let known = backendNames.isEmpty ? "this Ingress has no service backends"
+            : "backends of this Ingress: " + boundedList(ingress.backendServiceNames.map { String($0.prefix(64)) })
+        let listed = boundedList(unknown.map { FieldError.quote(String($0.prefix(64))) })
+        return "Invalid value: not a backend Service of this Ingress: \(listed) (\(known)); NIC rejects the whole Ingress"
+            + (hints.isEmpty ? "" : ": " + hints.joined(separator: "; "))
     }
 
     static func mergeableFindings(_ type: String, ingress: IngressView) -> [Finding] {
@@ -98,7 +116,8 @@ public enum IngressRules {
                      FieldError.invalid("\(rule.paths.count) paths", "a mergeable master must not have paths: move them to minions"))
             }
         case "minion":
-            if ingress.hasTLSField {
+            // NIC's `validateMinionSpec`: `len(spec.TLS) > 0`, so `tls: []` is fine.
+            if !ingress.tls.isEmpty {
                 deny(FieldPath("spec", "tls"), "Forbidden: a mergeable minion must not set spec.tls: TLS belongs to its master")
             }
             if ingress.rules.count != 1 {
@@ -117,22 +136,26 @@ public enum IngressRules {
 
     // MARK: Reference rules
 
-    /// The Policies an Ingress references, in annotation order, with the annotation each came from.
+    /// The Policies an Ingress references, as NIC's `getIngressPolicyRefs` collects them: nginx.org/policies
+    /// first, then nginx.com/policies, de-duplicated by `namespace/name` (`p` and `default/p` in namespace
+    /// `default` are one reference), each with the annotation it first appeared in.
     static func policyReferences(_ ingress: IngressView) -> [(annotation: String, key: ObjectKey)] {
-        PolicyAnnotation.keys.flatMap { annotation in
+        var seen = Set<ObjectKey>()
+        return PolicyAnnotation.keys.flatMap { annotation in
             PolicyAnnotation.parse(ingress.annotations[annotation] ?? "").compactMap { item in
                 item.key(defaultNamespace: ingress.namespace).map { (annotation, $0) }
             }
-        }
+        }.filter { seen.insert($0.key).inserted }
     }
 
-    /// Every §4 reference finding for `ingress`.
+    /// Every section 4 reference finding for `ingress`.
     public static func referenceFindings(_ ingress: IngressView, snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
         let context = StateContext(snapshot: snapshot, settings: settings)
         var findings: [Finding] = []
         var ingressMTLS: [ResolvedPolicy] = []
-        var egressMTLS: [ResolvedPolicy] = []
+        var egressMTLS: [(annotation: String, policy: ResolvedPolicy)] = []
         var policiesPath = annotationPath(PolicyAnnotation.keys[0])
+        var referencesIngressMTLS: Bool? = false
 
         for (annotation, key) in policyReferences(ingress) {
             let path = annotationPath(annotation)
@@ -140,20 +163,27 @@ public enum IngressRules {
                 findings.append(Finding(rule: "ingress/policy-ref", severity: context.missingSeverity, field: path,
                     message: StateContext.missingMessage(kind: "Policy", key: key,
                         consequence: "NIC serves 500 for every host of this Ingress")))
+                // Its type is unknown: whether an ingress-nginx client-auth annotation is covered cannot be told.
+                if referencesIngressMTLS == false { referencesIngressMTLS = nil }
                 continue
             }
+            if policy.view.setTypes.contains("ingressMTLS") { referencesIngressMTLS = true }
             let unsupported = policy.view.setTypes.filter { !supportedPolicyTypes.contains($0) }
             if !unsupported.isEmpty {
                 findings.append(Finding(rule: "ingress/policy-kind", severity: .deny, field: path,
-                    message: FieldError.invalid(key.description, "Policy type \(unsupported.joined(separator: ", ")) is not supported on Ingress (supported: accessControl, cors, externalAuth, ingressMTLS, egressMTLS, waf)")))
+                    message: FieldError.invalid(key.description, "Policy type \(boundedList(unsupported.map { String($0.prefix(64)) })) is not supported on Ingress: NIC serves 500 for every host of this Ingress; on an Ingress NIC applies only \(supportedPolicyTypes.joined(separator: ", ")) (use a VirtualServer for the others)")))
+            } else if policy.view.setTypes.contains("waf"), annotation == PolicyAnnotation.keys[0] {
+                // NIC's `filterIngressPolicyRefs`: WAF Policies only through nginx.com/policies.
+                findings.append(Finding(rule: "ingress/policy-kind", severity: .deny, field: path,
+                    message: FieldError.invalid(key.description, "a waf Policy is not supported in nginx.org/policies: NIC serves 500 for every host of this Ingress; reference it in nginx.com/policies")))
             }
-            guard policy.isValid else {
+            if let reason = policy.unusableReason(consequence: "NIC serves 500 for every host of this Ingress") {
                 findings.append(Finding(rule: "ingress/policy-ref", severity: .deny, field: path,
-                    message: FieldError.invalid(key.description, "Policy is invalid: NIC serves 500 for every host of this Ingress; fix the Policy first")))
+                    message: FieldError.invalid(key.description, reason)))
                 continue
             }
             if policy.isIngressMTLS { ingressMTLS.append(policy); policiesPath = path }
-            if policy.isEgressMTLS { egressMTLS.append(policy) }
+            if policy.isEgressMTLS { egressMTLS.append((annotation, policy)) }
         }
 
         let mergeableType = ingress.annotations[mergeableTypeKey]
@@ -167,57 +197,91 @@ public enum IngressRules {
             }
             if ingressMTLS.count > 1 {
                 findings.append(Finding(rule: "ingress-mtls/multiple", severity: .warn, field: policiesPath,
-                    message: "\(ingressMTLS.count) ingressMTLS Policies referenced (\(ingressMTLS.map(\.key.description).joined(separator: ", "))): only the first, \(name), applies"))
+                    message: "\(ingressMTLS.count) ingressMTLS Policies referenced (\(boundedList(ingressMTLS.map(\.key.description)))): only the first, \(name), applies"))
             }
         }
 
-        if let first = egressMTLS.first {
-            let path = annotationPath(PolicyAnnotation.keys[0])
+        if let (annotation, first) = egressMTLS.first.map({ ($0.annotation, $0.policy) }) {
+            let path = annotationPath(annotation)
+            let name = FieldError.quote(first.key.description)
             if egressMTLS.count > 1 {
                 findings.append(Finding(rule: "egress-mtls/multiple", severity: .warn, field: path,
-                    message: "\(egressMTLS.count) egressMTLS Policies referenced (\(egressMTLS.map(\.key.description).joined(separator: ", "))): only the first, \(FieldError.quote(first.key.description)), applies"))
+                    message: "\(egressMTLS.count) egressMTLS Policies referenced (\(boundedList(egressMTLS.map(\.policy.key.description)))): only the first, \(name), applies"))
             }
             if mergeableType == "master" {
                 findings.append(Finding(rule: "egress-mtls/master", severity: .warn, field: path,
-                    message: "egressMTLS on a mergeable master: NIC strips nginx.org/ssl-services from masters, so it only takes effect for minions that declare nginx.org/ssl-services"))
+                    message: "egressMTLS Policy \(name) on a mergeable master: NIC strips nginx.org/ssl-services from masters, so it only takes effect for minions that declare nginx.org/ssl-services, and it is rendered at server scope (proxy_ssl_*), which gRPC minion locations do not use; reference it from the minions instead"))
             } else {
-                let tlsServices = Set(serviceList(ingress.annotations[sslServicesKey] ?? "") + serviceList(ingress.annotations[grpcServicesKey] ?? ""))
-                var reported = Set<String>()
-                for backend in ingress.backends {
-                    guard let service = backend.serviceName, !tlsServices.contains(service), reported.insert(service).inserted else { continue }
-                    findings.append(Finding(rule: "egress-mtls/upstream-tls", severity: .warn,
-                        field: FieldPath(backend.path).child("service").child("name"),
-                        message: "Service \(FieldError.quote(service)) is in neither nginx.org/ssl-services nor nginx.org/grpc-services: NGINX connects to it in plaintext and egressMTLS Policy \(FieldError.quote(first.key.description)) has no effect for it"))
-                }
+                findings += upstreamTLSFindings(ingress, policyName: name, policyPath: path, isMinion: mergeableType == "minion")
+            }
+        }
+
+        if let referencesIngressMTLS, PolicyAnnotation.keys.contains(where: { ingress.annotations[$0] != nil }) {
+            findings += ForeignAnnotationRules.clientAuthFindings(ingress, referencesIngressMTLS: referencesIngressMTLS)
+        }
+        return findings
+    }
+
+    /// egress-mtls/upstream-tls and, outside minions, egress-mtls/grpc-server-scope.
+    ///
+    /// Only nginx.org/ssl-services makes NIC connect with TLS (`isSSLEnabled`); nginx.org/grpc-services alone
+    /// renders `grpc://`. Outside a minion the Policy is rendered at server scope as `proxy_ssl_*`, which gRPC
+    /// locations do not read (`nginx.ingress.tmpl`); a minion's locations get `grpc_ssl_*`.
+    static func upstreamTLSFindings(_ ingress: IngressView, policyName: String, policyPath: FieldPath, isMinion: Bool) -> [Finding] {
+        var findings: [Finding] = []
+        let tlsServices = Set(ingress.annotations[sslServicesKey].map(serviceList) ?? [])
+        let grpcServices = Set(ingress.annotations[grpcServicesKey].map(serviceList) ?? [])
+        var reported = Set<String>()
+        for backend in ingress.backends {
+            guard let service = backend.serviceName, !tlsServices.contains(service), reported.insert(service).inserted else { continue }
+            let quoted = FieldError.quote(String(service.prefix(64)))
+            let message = grpcServices.contains(service)
+                ? "Service \(quoted) is in nginx.org/grpc-services but not in nginx.org/ssl-services: NIC renders grpc:// (plaintext) for it and egressMTLS Policy \(policyName) has no effect; a TLS gRPC backend needs both annotations: add it to nginx.org/ssl-services"
+                : "Service \(quoted) is not in nginx.org/ssl-services: NGINX connects to it in plaintext and egressMTLS Policy \(policyName) has no effect for it; add it to nginx.org/ssl-services"
+            findings.append(Finding(rule: "egress-mtls/upstream-tls", severity: .warn,
+                field: FieldPath(backend.path).child("service").child("name"), message: message))
+        }
+        if !isMinion {
+            let grpcBackends = ingress.backendServiceNames.filter(grpcServices.contains)
+            if !grpcBackends.isEmpty {
+                findings.append(Finding(rule: "egress-mtls/grpc-server-scope", severity: .warn, field: policyPath,
+                    message: "egressMTLS Policy \(policyName) is rendered at server scope as proxy_ssl_* on this Ingress, which gRPC locations do not use: gRPC backend(s) \(boundedList(grpcBackends.map { FieldError.quote(String($0.prefix(64))) })) get none of its settings; reference the Policy from a mergeable minion that routes to them (location scope renders grpc_ssl_*)"))
             }
         }
         return findings
     }
 
     /// ingress-mtls/tls-required, ingress-mtls/host-without-tls, ingress-mtls/tls-secret.
+    ///
+    /// As NIC's `addSSLConfig`: a rule host is covered by a `spec.tls` entry that lists it by exact string
+    /// (no wildcard matching; an entry without hosts covers nothing), and of several such entries the last
+    /// one's `secretName` is used. `tls` present but empty counts as absent (the API server drops it).
     static func tlsFindings(_ ingress: IngressView, policyName: String, context: StateContext) -> [Finding] {
         guard !ingress.tls.isEmpty else {
             return [Finding(rule: "ingress-mtls/tls-required", severity: .deny, field: FieldPath("spec", "tls"),
                 message: FieldError.required("ingressMTLS Policy \(policyName) needs TLS: add spec.tls with the hosts of this Ingress (NIC serves 500 for all of them otherwise)"))]
         }
         var findings: [Finding] = []
-        var coveringEntries = Set<Int>()
+        var usedEntries = Set<Int>()
         for (index, rule) in ingress.rules.enumerated() {
             guard let host = rule.host, !host.isEmpty else { continue }
-            let covering = ingress.tls.indices.filter { entry in ingress.tls[entry].hosts.contains { covers($0, host) } }
-            if covering.isEmpty {
+            guard let entry = ingress.tls.indices.last(where: { ingress.tls[$0].hosts.contains(host) }) else {
                 findings.append(Finding(rule: "ingress-mtls/host-without-tls", severity: .deny,
                     field: FieldPath("spec", "rules").index(index).child("host"),
-                    message: FieldError.invalid(host, "not covered by any spec.tls[].hosts entry: NIC would serve it without client certificate verification; add it to spec.tls")))
+                    message: hostWithoutTLSMessage(host, ingress: ingress)))
+                continue
             }
-            coveringEntries.formUnion(covering)
+            usedEntries.insert(entry)
         }
-        for index in coveringEntries.sorted() {
+        for index in usedEntries.sorted() {
             let path = FieldPath("spec", "tls").index(index).child("secretName")
-            switch ingress.tls[index].secretName {
+            switch PolicyRules.unsetIfEmpty(ingress.tls[index].secretName) {
             case .absent:
-                findings.append(Finding(rule: "ingress-mtls/tls-secret", severity: .deny, field: path,
-                    message: FieldError.required("name the kubernetes.io/tls Secret for the hosts protected by ingressMTLS Policy \(policyName)")))
+                // NIC's `addSSLConfig` serves these hosts with the -wildcard-tls-secret certificate, when it has one.
+                if !context.settings.nicWildcardTLS {
+                    findings.append(Finding(rule: "ingress-mtls/tls-secret", severity: .deny, field: path,
+                        message: FieldError.required("name the kubernetes.io/tls Secret for the hosts protected by ingressMTLS Policy \(policyName) (NIC rejects their TLS handshakes otherwise); if NIC runs with -wildcard-tls-secret, run mtls-guard with --nic-wildcard-tls")))
+                }
             case .wrongType(let raw):
                 findings.append(Finding(rule: "ingress-mtls/tls-secret", severity: .deny, field: path,
                     message: FieldError.wrongType(raw, expected: "a string")))
@@ -229,11 +293,28 @@ public enum IngressRules {
         return findings
     }
 
-    /// Whether the `spec.tls[].hosts` entry `pattern` covers `host`: exact, or `*.domain` for one more label.
-    static func covers(_ pattern: String, _ host: String) -> Bool {
-        let pattern = pattern.lowercased(), host = host.lowercased()
-        if pattern == host { return true }
+    /// Says which `spec.tls` entry to add `host` to, and why a near miss does not count.
+    static func hostWithoutTLSMessage(_ host: String, ingress: IngressView) -> String {
+        let shown = String(host.prefix(128))
+        var why = ""
+        var target = 0
+        let nearMiss = ingress.tls.indices.lazy.compactMap { index in
+            ingress.tls[index].hosts.first(where: { wildcardMatches($0, host) }).map { (entry: index, pattern: $0) }
+        }.first
+        if let (entry, pattern) = nearMiss.map({ ($0.entry, $0.pattern) }) {
+            target = entry
+            why = "; NIC compares hosts by exact string, so \(FieldError.quote(String(pattern.prefix(128)))) in spec.tls[\(entry)].hosts does not cover it"
+        } else if let entry = ingress.tls.indices.first(where: { ingress.tls[$0].hosts.isEmpty }) {
+            target = entry
+            why = "; spec.tls[\(entry)] has no hosts and covers nothing"
+        }
+        return FieldError.invalid(shown, "not in any spec.tls[].hosts entry: NIC serves this host WITHOUT client certificate verification\(why); add \(FieldError.quote(shown)) to spec.tls[\(target)].hosts")
+    }
+
+    /// Whether `pattern` is a `*.domain` wildcard a TLS certificate would match `host` with (one more label).
+    /// NIC does not match this way; used only to explain a miss.
+    static func wildcardMatches(_ pattern: String, _ host: String) -> Bool {
         guard pattern.hasPrefix("*."), let dot = host.firstIndex(of: ".") else { return false }
-        return host[..<dot].isEmpty == false && host[host.index(after: dot)...] == pattern.dropFirst(2)
+        return !host[..<dot].isEmpty && host[host.index(after: dot)...] == pattern.dropFirst(2)
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 import KubeModel
 
-/// RULES.md §6: NGINX Service Mesh `config.nsm.nginx.com/mtls-mode` on pods and pod templates.
+/// Section 6 of docs/rules.md: NGINX Service Mesh `config.nsm.nginx.com/mtls-mode` on pods and pod templates.
 ///
-/// Decisions where RULES.md leaves room:
+/// Decisions:
 /// - A valid value in another case (`Strict`) is accepted (NSM lower-cases it) and gets a **warn**
 ///   finding under `mesh/mtls-mode-value`, saying the canonical form is lowercase; only values that are
 ///   not a mode in any case (or not a string) are denied under that ID.
@@ -33,13 +33,13 @@ public enum MeshRules {
     static let udpPlaintext: RuleID = "mesh/udp-plaintext"
     static let ignoredPorts: RuleID = "mesh/ignored-ports"
 
-    /// Every §6 finding for `object`; none when it is not a Pod or a workload with a pod template.
+    /// Every section 6 finding for `object`; none when it is not a Pod or a workload with a pod template.
     public static func findings(_ object: KubeObject, settings: Settings) -> [Finding] {
         guard let pod = PodTemplateView(object) else { return [] }
         return findings(pod, settings: settings)
     }
 
-    /// Every §6 finding for an already built pod view.
+    /// Every section 6 finding for an already built pod view.
     public static func findings(_ pod: PodTemplateView, settings: Settings) -> [Finding] {
         var findings: [Finding] = []
         let annotationsPath = path(pod.templatePath + [.field("metadata"), .field("annotations")])

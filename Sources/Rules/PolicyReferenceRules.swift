@@ -2,7 +2,7 @@ import Foundation
 import Certificates
 import KubeModel
 
-/// RULES.md §2: the Secrets an mTLS Policy names (needs state).
+/// Section 2 of docs/rules.md: the Secrets an mTLS Policy names (needs state).
 public enum PolicyReferenceRules {
     /// Rule IDs of this family, for `Evaluation.skippedStateRules`.
     public static let ruleIDs: [RuleID] = [
@@ -36,7 +36,7 @@ public enum PolicyReferenceRules {
             at: path.child("clientCertSecret"), context: context)
         guard let caSecret else { return findings }
         var result = findings
-        if caSecret.data["ca.crl"] != nil, let crlFileName = spec.crlFileName.value {
+        if caSecret.data["ca.crl"] != nil, let crlFileName = PolicyRules.unsetIfEmpty(spec.crlFileName).value {
             result.append(Finding(
                 rule: "ingress-mtls/crl-conflict", severity: .warn, field: path.child("crlFileName"),
                 message: "Secret \(FieldError.quote(caSecret.metadata.name ?? "")) has ca.crl, but crlFileName \(FieldError.quote(crlFileName)) is set: NIC ignores ca.crl; remove one of them"))
@@ -52,8 +52,8 @@ public enum PolicyReferenceRules {
         _ field: FieldValue<String>, policy: PolicyView, rule: RuleID, requiredType: String, usage: String,
         at path: FieldPath, context: StateContext
     ) -> (findings: [Finding], secret: SecretView?) {
-        // An unreadable or malformed name is §1's finding; there is nothing to look up.
-        guard let name = field.value, PolicyRules.secretNameProblem(name) == nil else { return ([], nil) }
+        // An unreadable or malformed name is a section 1 finding, and "" is unset; there is nothing to look up.
+        guard let name = PolicyRules.unsetIfEmpty(field).value, PolicyRules.secretNameProblem(name) == nil else { return ([], nil) }
         let key = ObjectKey(namespace: policy.namespace, name: name)
         switch context.secret(key, requiredType: requiredType, usage: usage) {
         case .missing:
@@ -74,15 +74,17 @@ enum VerifyDepthChain {
     static let defaultDepth: Int64 = 1
 
     static func finding(caSecret: SecretView, verifyDepth: FieldValue<Int64>, at path: FieldPath) -> Finding? {
-        // A wrong-typed or negative depth is §1's finding; an unreadable bundle is secret/ca's.
+        // A wrong-typed or negative depth is a section 1 finding; an unreadable bundle is secret/ca's.
         let depth: Int64
         switch verifyDepth {
         case .absent: depth = defaultDepth
         case .value(let value) where value >= 0: depth = value
         default: return nil
         }
-        guard let pem = caSecret.data["ca.crt"],
-              let bundle = try? PEMBundle.certificates(from: pem),
+        // Read as secret/ca reads it: comments around the blocks are no reason to stay quiet.
+        let read = caSecret.data["ca.crt"].map { SecretRules.readCertificateBundle($0, ignoringTextOutsideBlocks: true) }
+        guard let read, read.problems.isEmpty, !read.certificates.isEmpty,
+              case let bundle = read.certificates.map(\.certificate),
               let intermediates = ChainAnalysis.intermediatesBelowRoot(bundle: bundle),
               depth < Int64(intermediates)
         else { return nil }

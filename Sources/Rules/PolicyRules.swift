@@ -2,8 +2,12 @@ import Foundation
 import Certificates
 import KubeModel
 
-/// RULES.md §1: a Policy on its own (no state). Mirrors NIC's `validatePolicySpec`, plus the
-/// checks marked "beyond NIC", accumulating every violation with its field path.
+/// Section 1 of docs/rules.md: a Policy on its own (no state). Mirrors NIC's `validatePolicySpec`, plus
+/// the checks marked "beyond NIC", accumulating every violation with its field path.
+///
+/// Empty means unset: NIC treats a string field set to `""` as unset and applies its default
+/// (`validateSecretName`, `validateSSLName`, `addIngressMTLSConfig`, `addEgressMTLSConfig`), so every
+/// string field is read through `unsetIfEmpty` first.
 public enum PolicyRules {
     static let verifyClientValues = ["off", "on", "optional", "optional_no_ca"]
     static let knownProtocols = ["SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
@@ -11,7 +15,7 @@ public enum PolicyRules {
     /// NIC's `proxy_ssl_protocols` when the Policy does not set `protocols`.
     static let defaultProtocols = ["TLSv1", "TLSv1.1", "TLSv1.2"]
 
-    /// Every §1 finding for `policy`.
+    /// Every section 1 finding for `policy`.
     public static func findings(_ policy: PolicyView) -> [Finding] {
         var findings = oneTypeFindings(policy)
         let malformed = Set(policy.shapeProblems.map(\.path))
@@ -24,9 +28,12 @@ public enum PolicyRules {
         return findings
     }
 
-    /// `true` when NIC would accept the Policy: no deny finding of §1 (NIC's "invalid" Policy state).
+    /// `true` when NIC would accept the Policy: no deny finding of section 1 (NIC's "invalid" Policy state).
+    ///
+    /// Only rules NIC itself checks count: a Policy that breaks a "beyond NIC" rule (its `protocols`, say) is
+    /// still accepted by NIC, so the objects referencing it are not served 500 for it.
     public static func isValid(_ policy: PolicyView) -> Bool {
-        !findings(policy).contains { $0.severity == .deny }
+        !findings(policy).contains { $0.severity == .deny && RuleCatalogue.descriptor(for: $0.rule)?.checkedByController != false }
     }
 
     // MARK: policy/one-type
@@ -39,17 +46,20 @@ public enum PolicyRules {
             .filter { ["spec", "spec.ingressMTLS", "spec.egressMTLS"].contains($0.path) }
             .map { deny(FieldPath($0.path), $0.message) }
         if policy.shapeProblems.contains(where: { $0.path == "spec" }) { return findings }
+        // Every member but ingressClassName is a type (`PolicyView.setTypes`): no closed list, as NIC's own
+        // `validatePolicySpec` counts whatever its CRD lets through.
         switch policy.setTypes.count {
         case 0:
             findings.append(deny(FieldPath("spec"), FieldError.required(
-                "spec must set exactly one policy type (ingressMTLS, egressMTLS, accessControl, rateLimit, jwt, ...)")))
+                "spec must set exactly one policy type, such as ingressMTLS (client certificates) or egressMTLS (upstream certificates)")))
         case 1:
             break
         default:
-            let types = policy.setTypes.joined(separator: ", ")
+            let types = boundedList(policy.setTypes.map { String($0.prefix(64)) })
             let hint = Set(policy.setTypes).isSuperset(of: ["ingressMTLS", "egressMTLS"])
-                ? "; put ingressMTLS and egressMTLS in separate Policies" : "; split it into one Policy per type"
-            findings.append(deny(FieldPath("spec"), FieldError.invalid(types, "spec must set exactly one policy type" + hint)))
+                ? "put ingressMTLS and egressMTLS in separate Policies" : "split it into one Policy per type and reference each"
+            findings.append(deny(FieldPath("spec"),
+                "Invalid value: \(types): spec must set exactly one policy type; NIC rejects the Policy: \(hint)"))
         }
         return findings
     }
@@ -62,7 +72,7 @@ public enum PolicyRules {
             findings.append(Finding(rule: rule, severity: .deny, field: path.child(field), message: message))
         }
 
-        switch spec.clientCertSecret {
+        switch unsetIfEmpty(spec.clientCertSecret) {
         case .absent:
             deny("ingress-mtls/client-cert-secret", "clientCertSecret",
                  FieldError.required("name of the nginx.org/ca Secret with the client CA, in the Policy's namespace"))
@@ -72,7 +82,7 @@ public enum PolicyRules {
             if let problem = secretNameProblem(name) { deny("ingress-mtls/client-cert-secret", "clientCertSecret", FieldError.invalid(name, problem)) }
         }
 
-        switch spec.verifyClient {
+        switch unsetIfEmpty(spec.verifyClient) {
         case .absent:
             break
         case .wrongType(let raw):
@@ -92,6 +102,10 @@ public enum PolicyRules {
                 findings.append(Finding(
                     rule: "ingress-mtls/no-verification", severity: .warn, field: path.child("verifyClient"),
                     message: "verifyClient \"optional_no_ca\" does not verify client certificates against the CA: this Policy does not authenticate clients; use \"on\" or \"optional\""))
+            } else if value == "optional" {
+                findings.append(Finding(
+                    rule: "ingress-mtls/optional-client", severity: .warn, field: path.child("verifyClient"),
+                    message: "verifyClient \"optional\" lets a client without a certificate through: only the application, reading $ssl_client_verify, can refuse it; use \"on\" to have NGINX refuse such clients"))
             }
         }
 
@@ -99,7 +113,7 @@ public enum PolicyRules {
             findings.append(finding)
         }
 
-        switch spec.crlFileName {
+        switch unsetIfEmpty(spec.crlFileName) {
         case .absent:
             break
         case .wrongType(let raw):
@@ -108,6 +122,12 @@ public enum PolicyRules {
             if let problem = crlFileNameProblem(name) { deny("ingress-mtls/crl-file-name", "crlFileName", FieldError.invalid(name, problem)) }
         }
         return findings
+    }
+
+    /// `""` reads as unset, as NIC reads it (see the type's documentation).
+    static func unsetIfEmpty(_ field: FieldValue<String>) -> FieldValue<String> {
+        if case .value(let text) = field, text.isEmpty { return .absent }
+        return field
     }
 
     static func secretNameProblem(_ name: String) -> String? {
@@ -162,12 +182,15 @@ public enum PolicyRules {
             }
         }
 
-        checkSecretName(spec.tlsSecret, rule: "egress-mtls/tls-secret", field: "tlsSecret")
-        checkSecretName(spec.trustedCertSecret, rule: "egress-mtls/trusted-cert-secret", field: "trustedCertSecret")
+        let trustedCertSecret = unsetIfEmpty(spec.trustedCertSecret)
+        let sslName = unsetIfEmpty(spec.sslName)
+        checkSecretName(unsetIfEmpty(spec.tlsSecret), rule: "egress-mtls/tls-secret", field: "tlsSecret")
+        checkSecretName(trustedCertSecret, rule: "egress-mtls/trusted-cert-secret", field: "trustedCertSecret")
         if case .wrongType(let raw) = spec.verifyServer {
             add("egress-mtls/trusted-cert-secret", "verifyServer", FieldError.wrongType(raw, expected: "a boolean", hint: "write true or false without quotes"))
         }
-        if spec.verifyServer.value == true, !spec.trustedCertSecret.isSet {
+        // `trustedCertSecret: ""` is unset too, so with verifyServer it is NIC's Required violation.
+        if spec.verifyServer.value == true, !trustedCertSecret.isSet {
             add("egress-mtls/trusted-cert-secret", "trustedCertSecret",
                 FieldError.required("verifyServer is true: name the nginx.org/ca Secret that verifies the upstream's certificate"))
         }
@@ -176,8 +199,14 @@ public enum PolicyRules {
             findings.append(finding)
         }
 
-        switch spec.sslName {
-        case .absent: break
+        switch sslName {
+        case .absent:
+            if spec.verifyServer.value == true {
+                add("egress-mtls/ssl-name-missing", "sslName", FieldError.required(
+                    "verifyServer is true but sslName is unset: NGINX then checks the upstream's certificate against $proxy_host, "
+                    + "the upstream name NIC generates (such as vs_default_webapp_backend), which no certificate carries, so every request fails with 502; "
+                    + "set sslName to the DNS name in the upstream's certificate"))
+            }
         case .wrongType(let raw): add("egress-mtls/ssl-name", "sslName", FieldError.wrongType(raw, expected: "a string"))
         case .value(let name):
             if let problem = NameValidation.dns1123SubdomainProblem(name) {
@@ -190,7 +219,7 @@ public enum PolicyRules {
         }
 
         var effectiveProtocols = defaultProtocols
-        switch spec.protocols {
+        switch unsetIfEmpty(spec.protocols) {
         case .absent: break
         case .wrongType(let raw): add("egress-mtls/protocols", "protocols", FieldError.wrongType(raw, expected: "a string"))
         case .value(let text):
@@ -211,19 +240,18 @@ public enum PolicyRules {
         }
         let weak = effectiveProtocols.filter { weakProtocols.contains($0) }
         if !weak.isEmpty {
-            let origin = spec.protocols.isSet ? "" : " (NIC's default when protocols is unset is \"TLSv1 TLSv1.1 TLSv1.2\")"
+            let origin = unsetIfEmpty(spec.protocols).isSet ? "" : " (NIC's default when protocols is unset is \"TLSv1 TLSv1.1 TLSv1.2\")"
             warn("egress-mtls/weak-protocols", "protocols",
                 "\(weak.joined(separator: ", ")) enabled towards the upstream\(origin): set protocols: \"TLSv1.2 TLSv1.3\"")
         }
 
-        switch spec.ciphers {
+        // `ciphers: ""` is NIC's default, `DEFAULT`.
+        switch unsetIfEmpty(spec.ciphers) {
         case .absent: break
         case .wrongType(let raw): add("egress-mtls/ciphers", "ciphers", FieldError.wrongType(raw, expected: "a string"))
         case .value(let text):
             let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!+:@_.=-")
-            if text.isEmpty {
-                add("egress-mtls/ciphers", "ciphers", FieldError.invalid(text, "must be a non-empty OpenSSL cipher string such as \"HIGH:!aNULL:!MD5\""))
-            } else if let bad = text.first(where: { !allowed.contains($0) }) {
+            if let bad = text.first(where: { !allowed.contains($0) }) {
                 add("egress-mtls/ciphers", "ciphers", FieldError.invalid(text, "character \(FieldError.quote(String(bad))) is not allowed in an OpenSSL cipher string (A-Z a-z 0-9 ! + : @ _ . = -)"))
             } else if !CipherList.selectsAnyCipher(text) {
                 add("egress-mtls/ciphers", "ciphers", FieldError.invalid(text, "OpenSSL selects no cipher from this string: NGINX would fail to load the configuration; try \"HIGH:!aNULL:!MD5\""))
@@ -234,7 +262,7 @@ public enum PolicyRules {
             warn("egress-mtls/no-verification", "verifyServer",
                 "verifyServer is \(spec.verifyServer.isSet ? "false" : "unset (false)"): the upstream's certificate is not verified; set verifyServer: true and trustedCertSecret")
         }
-        if spec.sslName.isSet, spec.verifyServer.value != true, spec.serverName.value != true {
+        if sslName.isSet, spec.verifyServer.value != true, spec.serverName.value != true {
             warn("egress-mtls/ssl-name-unused", "sslName",
                 "sslName has no effect while verifyServer and serverName are both false: set verifyServer or serverName to true, or remove it")
         }

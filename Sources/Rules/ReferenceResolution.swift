@@ -16,8 +16,23 @@ struct ResolvedPolicy {
     var view: PolicyView
     var isValid: Bool
 
+    /// The Policy's `spec.ingressClassName` when it names a class this controller does not serve: NIC's
+    /// `getPolicies` then drops it (`HasCorrectIngressClass`), and referencing it is "missing or invalid".
+    var foreignClass: String?
+
     var isIngressMTLS: Bool { view.setTypes == ["ingressMTLS"] }
     var isEgressMTLS: Bool { view.setTypes == ["egressMTLS"] }
+
+    /// The finding for a reference to a Policy NIC cannot use (invalid, or of another class), or `nil`.
+    func unusableReason(consequence: String) -> String? {
+        if let foreignClass {
+            return "Policy has ingressClassName \(FieldError.quote(String(foreignClass.prefix(64)))), not a class this controller serves: NIC ignores it and \(consequence); remove spec.ingressClassName from the Policy or set it to this controller's class"
+        }
+        if !isValid {
+            return "Policy is invalid: \(consequence); fix the Policy first"
+        }
+        return nil
+    }
 }
 
 /// What "needs state" rules share: the snapshot, the settings, and how a missing reference is judged.
@@ -31,7 +46,8 @@ struct StateContext {
     func policy(_ key: ObjectKey) -> ResolvedPolicy? {
         guard let object = snapshot.policy(namespace: key.namespace, name: key.name) else { return nil }
         let view = PolicyView(object)
-        return ResolvedPolicy(key: key, view: view, isValid: PolicyRules.isValid(view))
+        return ResolvedPolicy(key: key, view: view, isValid: PolicyRules.isValid(view),
+                              foreignClass: view.belongs(to: settings.ingressClasses) ? nil : view.ingressClassName)
     }
 
     /// Resolves a Secret that must have `requiredType` and content valid per `secret/ca` or `secret/tls`.
@@ -79,20 +95,21 @@ struct StateContext {
 }
 
 extension Settings {
-    /// RULES.md §9: an Ingress with another class is never checked; one with no class is.
+    /// Section 9 of docs/rules.md: an Ingress with another class is never checked; one with no class is.
     func checksIngress(_ ingress: IngressView) -> Bool {
         guard let ingressClass = ingress.ingressClass else { return true }
         return ingressClasses.contains(ingressClass)
     }
 
-    /// §9 for any object: Ingresses by class name or legacy annotation; NIC custom resources
+    /// "Never checked" for any object: Ingresses by class name or legacy annotation; NIC custom resources
     /// (Policy, VirtualServer, VirtualServerRoute) by `spec.ingressClassName`. Anything else is checked.
     func checks(_ object: KubeObject) -> Bool {
         switch ResourceKind(object) {
         case .ingress?:
             return checksIngress(IngressView(object))
         case .policy?, .virtualServer?, .virtualServerRoute?:
-            guard let ingressClass = object.raw["spec"]?["ingressClassName"]?.stringValue else { return true }
+            // NIC's `HasCorrectIngressClass`: an empty class is no class.
+            guard let ingressClass = object.raw["spec"]?["ingressClassName"]?.stringValue, !ingressClass.isEmpty else { return true }
             return ingressClasses.contains(ingressClass)
         default:
             return true

@@ -43,7 +43,7 @@ public struct Evaluation: Sendable, Equatable {
     public var hasDenials: Bool { findings.contains { $0.severity == .deny } }
 }
 
-/// Entry point of the rule catalogue (RULES.md): pure and synchronous.
+/// Entry point of the rule catalogue (`RuleCatalogue`, docs/rules.md): pure and synchronous.
 public enum RuleEngine {
     /// Applies every rule that concerns `input.kind` and returns the findings.
     ///
@@ -55,7 +55,7 @@ public enum RuleEngine {
         guard let subject, let object = kubeObject(subject, input: input),
               let kind = ResourceKind(group: input.kind.group, kind: input.kind.kind) ?? ResourceKind(object)
         else { return Evaluation(findings: []) }
-        // §9: resources of other ingress classes belong to another controller.
+        // Resources of other ingress classes belong to another controller (docs/rules.md, "Never checked").
         guard settings.checks(object) else { return Evaluation(findings: []) }
         let previous = input.operation == .update ? input.oldObject.flatMap { kubeObject($0, input: input) } : nil
 

@@ -2,13 +2,16 @@ import Certificates
 import Foundation
 import KubeModel
 
-/// RULES.md §3: content of `nginx.org/ca` and `kubernetes.io/tls` Secrets.
+/// Section 3 of docs/rules.md: content of `nginx.org/ca` and `kubernetes.io/tls` Secrets.
 ///
-/// Decisions where RULES.md leaves room:
-/// - `ca.crt` is read strictly (every block a `CERTIFICATE`, no text between blocks), and every problem
-///   is reported, not only the first. `tls.crt` is read as NGINX and NIC read it: text outside blocks and
-///   blocks of other types are skipped (NIC writes the key into the same file); a `CERTIFICATE` block that
-///   does not parse, broken PEM framing, or no certificate at all is a violation.
+/// Decisions:
+/// - `ca.crt`: every PEM block must be a `CERTIFICATE` that parses (NIC checks only the first; NGINX loads
+///   them all), and every problem is reported, not only the first. Text outside blocks (comments before,
+///   between or after them) is ignored, as NIC's `pem.Decode` and OpenSSL's PEM reader ignore it; a block
+///   cut off (BEGIN without END) or with undecodable base64 is a violation.
+/// - `tls.crt` is read as NGINX and NIC read it: text outside blocks and blocks of other types are skipped
+///   (NIC writes the key into the same file); a `CERTIFICATE` block that does not parse, broken PEM
+///   framing, or no certificate at all is a violation.
 /// - A `data` value that is not valid base64 is reported at its key: `ca.crl` under `secret/ca-crl`, any
 ///   other key of a CA Secret under `secret/ca`, any key of a TLS Secret under `secret/tls` (the API server
 ///   would reject the whole Secret).
@@ -48,7 +51,7 @@ public enum SecretRules {
 
         let crtPath = root.key("ca.crt")
         if let bytes = secret.data["ca.crt"] {
-            let bundle = readCertificateBundle(bytes)
+            let bundle = readCertificateBundle(bytes, ignoringTextOutsideBlocks: true)
             for problem in bundle.problems {
                 findings.append(Finding(rule: ca, severity: .deny, field: crtPath, message: "Invalid value: \(problem)"))
             }
@@ -119,7 +122,7 @@ public enum SecretRules {
         return findings
     }
 
-    // MARK: shared with §7
+    // MARK: shared with the upstream CA rules (section 7)
 
     /// Certificates with their 1-based block index, and every problem found, in input order.
     struct ReadBundle {
@@ -127,16 +130,18 @@ public enum SecretRules {
         var problems: [String] = []
     }
 
-    /// Reads a CA bundle strictly: every block a parseable `CERTIFICATE`, nothing but whitespace outside blocks.
-    static func readCertificateBundle(_ bytes: [UInt8]) -> ReadBundle {
+    /// Reads a CA bundle: every block a parseable `CERTIFICATE`; text outside blocks is a problem unless
+    /// `ignoringTextOutsideBlocks` (as NGINX and NIC read an `nginx.org/ca` Secret).
+    static func readCertificateBundle(_ bytes: [UInt8], ignoringTextOutsideBlocks: Bool = false) -> ReadBundle {
         let scan = PEMBundle.blocks(in: bytes)
         var result = ReadBundle()
         if scan.isEmpty {
             result.problems.append("empty: no PEM certificate block")
             return result
         }
-        result.problems += scan.errors.map { "\($0)" }
-        if scan.blocks.isEmpty && scan.errors.isEmpty {
+        let errors = ignoringTextOutsideBlocks ? scan.errors.filter { $0.kind != .strayText } : scan.errors
+        result.problems += errors.map { "\($0)" }
+        if scan.blocks.isEmpty && errors.isEmpty {
             result.problems.append("no PEM certificate block found")
         }
         for block in scan.blocks {

@@ -15,6 +15,9 @@ public struct Settings: Sendable {
     public var expiryWarningWindow: TimeInterval
     /// Ingress classes this instance checks (`--ingress-class`); others are never checked.
     public var ingressClasses: Set<String>
+    /// NIC runs with `-wildcard-tls-secret` (`--nic-wildcard-tls`): a VirtualServer's `tls: {}` and an
+    /// Ingress `tls` entry without `secretName` are served with that certificate instead of failing TLS.
+    public var nicWildcardTLS: Bool
     /// The current time, injected so rules stay pure.
     public var now: Date
 
@@ -23,12 +26,14 @@ public struct Settings: Sendable {
         strictReferences: Bool = false,
         expiryWarningWindow: TimeInterval = 30 * 24 * 3600,
         ingressClasses: Set<String> = ["nginx"],
+        nicWildcardTLS: Bool = false,
         now: Date = Date()
     ) {
         self.meshMTLSMode = meshMTLSMode
         self.strictReferences = strictReferences
         self.expiryWarningWindow = expiryWarningWindow
         self.ingressClasses = ingressClasses
+        self.nicWildcardTLS = nicWildcardTLS
         self.now = now
     }
 }

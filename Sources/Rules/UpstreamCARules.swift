@@ -2,19 +2,19 @@ import Certificates
 import Foundation
 import KubeModel
 
-/// RULES.md §7: the NGINX Service Mesh upstream CA file (`nginx-meshctl deploy --mtls-upstream-ca-conf`).
+/// Section 7 of docs/rules.md: the NGINX Service Mesh upstream CA file (`nginx-meshctl deploy --mtls-upstream-ca-conf`).
 ///
 /// CLI only. File access goes through an injected `FileReader`, so the checks stay testable and the
 /// only I/O is the caller's choice.
 ///
-/// Decisions where RULES.md leaves room:
+/// Decisions:
 /// - Field sets follow NSM's own JSON schema for the file: disk, aws_pca (`ca_signing_template_arn`,
-///   `assume_role_arn`, `aws_access_key_id`, `aws_secret_access_key` besides those RULES.md names),
+///   `assume_role_arn`, `aws_access_key_id`, `aws_secret_access_key` besides the required ones),
 ///   awssecret (`aws_access_key_id`, `aws_secret_access_key`, `aws_secret_token`, `assume_role_arn`),
 ///   vault (`pki_mount_point`, boolean `insecure_skip_verify`, and the fields of each auth block). Every
 ///   field is a string except `insecure_skip_verify` and the vault auth blocks; `*_arn` fields must look like
 ///   ARNs (`arn:` and five `:`-separated parts), and path fields must not be empty.
-/// - `upstream-ca/pathlen`: the signing certificate needs pathlen >= 1 or unset (RULES.md says "1 or unset";
+/// - `upstream-ca/pathlen`: the signing certificate needs pathlen >= 1 or unset (the minimum is 1;
 ///   a larger pathlen is no less able to sign SPIRE's intermediate, so it is accepted). When the chain to the
 ///   bundle can be built, every CA above the signing certificate at chain position i needs pathlen >= i + 1
 ///   (for the root right above it: >= 2); when it cannot (aws_pca, or a broken chain), self-signed
@@ -44,7 +44,7 @@ public enum UpstreamCARules {
     /// Reads the file at a URL; injected so tests (and other callers) decide what the disk is.
     public typealias FileReader = @Sendable (URL) -> FileLookup
 
-    /// The upstream authorities NSM supports, in RULES.md order.
+    /// The upstream authorities NSM supports, in documentation order.
     public static let authorities = ["disk", "aws_pca", "awssecret", "vault", "cert-manager"]
 
     /// The largest file read: CA files are a few KiB; anything bigger is not what the field means.
@@ -146,7 +146,7 @@ public enum UpstreamCARules {
 
     // MARK: entry point
 
-    /// Every §7 finding for the parsed upstream CA file.
+    /// Every section 7 finding for the parsed upstream CA file.
     ///
     /// - Parameters:
     ///   - document: the file's content (YAML or JSON) as a JSON value.

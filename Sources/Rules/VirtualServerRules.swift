@@ -1,7 +1,7 @@
 import Foundation
 import KubeModel
 
-/// RULES.md §5: policy references of VirtualServers and VirtualServerRoutes.
+/// Section 5 of docs/rules.md: policy references of VirtualServers and VirtualServerRoutes.
 public enum VirtualServerRules {
     /// Rule IDs of the reference rules, for `Evaluation.skippedStateRules`.
     public static let stateRuleIDs: [RuleID] = [
@@ -80,7 +80,7 @@ public enum VirtualServerRules {
 
     // MARK: Reference rules
 
-    /// Every §5 reference finding for a VirtualServer.
+    /// Every section 5 reference finding for a VirtualServer.
     public static func referenceFindings(_ vs: VirtualServerView, snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
         let context = StateContext(snapshot: snapshot, settings: settings)
         var findings: [Finding] = []
@@ -90,16 +90,17 @@ public enum VirtualServerRules {
         if let ingress = serverScope.first(where: { $0.policy.isIngressMTLS }) {
             let path = FieldPath("spec", "tls", "secret")
             let policyName = FieldError.quote(ingress.policy.key.description)
-            switch vs.tlsSecret {
+            let required = FieldError.required("ingressMTLS Policy \(policyName) needs TLS: set spec.tls.secret to a kubernetes.io/tls Secret (NIC serves 500 otherwise); if NIC runs with -wildcard-tls-secret, tls: {} is enough and mtls-guard needs --nic-wildcard-tls")
+            // NIC's `generateSSLConfig`: no `tls` is no TLS; `tls` without a secret is TLS with the
+            // -wildcard-tls-secret certificate when NIC has one, else no TLS.
+            switch PolicyRules.unsetIfEmpty(vs.tlsSecret) {
+            case .absent where vs.hasTLS && context.settings.nicWildcardTLS:
+                break
             case .absent:
-                findings.append(Finding(rule: "ingress-mtls/vs-tls-required", severity: .deny, field: path,
-                    message: FieldError.required("ingressMTLS Policy \(policyName) needs TLS: set spec.tls.secret to a kubernetes.io/tls Secret (NIC serves 500 otherwise)")))
+                findings.append(Finding(rule: "ingress-mtls/vs-tls-required", severity: .deny, field: path, message: required))
             case .wrongType(let raw):
                 findings.append(Finding(rule: "ingress-mtls/vs-tls-required", severity: .deny, field: path,
                     message: FieldError.wrongType(raw, expected: "a string")))
-            case .value(let name) where name.isEmpty:
-                findings.append(Finding(rule: "ingress-mtls/vs-tls-required", severity: .deny, field: path,
-                    message: FieldError.required("ingressMTLS Policy \(policyName) needs TLS: set spec.tls.secret to a kubernetes.io/tls Secret (NIC serves 500 otherwise)")))
             case .value(let name):
                 findings += context.tlsSecretFindings(rule: "ingress-mtls/vs-tls-secret", field: path,
                     key: ObjectKey(namespace: vs.namespace, name: name), consequence: "NIC serves 500 for this VirtualServer")
@@ -118,7 +119,7 @@ public enum VirtualServerRules {
         return findings
     }
 
-    /// Every §5 reference finding for a VirtualServerRoute.
+    /// Every section 5 reference finding for a VirtualServerRoute.
     public static func referenceFindings(_ vsr: VirtualServerRouteView, snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
         let context = StateContext(snapshot: snapshot, settings: settings)
         var findings: [Finding] = []
@@ -149,9 +150,9 @@ public enum VirtualServerRules {
                         message: StateContext.missingMessage(kind: "Policy", key: key, consequence: "NIC serves 500 where it applies")))
                     continue
                 }
-                guard policy.isValid else {
+                if let reason = policy.unusableReason(consequence: "NIC serves 500 where it applies") {
                     findings.append(Finding(rule: "vs/policy-ref", severity: .deny, field: path,
-                        message: FieldError.invalid(key.description, "Policy is invalid: NIC serves 500 where it applies; fix the Policy first")))
+                        message: FieldError.invalid(key.description, reason)))
                     continue
                 }
                 if policy.isIngressMTLS, !list.isServerScope {

@@ -4,7 +4,7 @@ import KubeModel
 import Rules
 
 /// `mtls-guard check-upstream-ca FILE`: checks the file given to `nginx-meshctl deploy --mtls-upstream-ca-conf`
-/// (RULES.md §7), YAML or JSON.
+/// (section 7 of docs/rules.md), YAML or JSON.
 struct CheckUpstreamCACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-upstream-ca",

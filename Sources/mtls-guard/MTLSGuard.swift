@@ -8,11 +8,11 @@ struct MTLSGuard: AsyncParsableCommand {
         abstract: "Validates NGINX Ingress Controller and NGINX Service Mesh mTLS configuration.",
         subcommands: [
             ServeCommand.self, ValidateCommand.self, ReviewCommand.self,
-            CheckUpstreamCACommand.self, CertsCommand.self,
+            CheckUpstreamCACommand.self, CertsCommand.self, RulesCommand.self,
         ]
     )
 
-    /// ArgumentParser exits 64 on usage errors; the CLI contract (DESIGN.md) says 2.
+    /// ArgumentParser exits 64 on usage errors; the CLI's contract (README) is 2 for unusable input.
     static func main() async {
         do {
             var command = try parseAsRoot()

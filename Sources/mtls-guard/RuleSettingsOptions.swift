@@ -11,6 +11,8 @@ struct RuleSettingsOptions: ParsableArguments {
     @OptionGroup var expiryWindow: ExpiryWindowOptions
     @Option(name: .customLong("ingress-class"), help: "Ingress class to check (repeatable; default nginx).")
     var ingressClasses: [String] = []
+    @Flag(help: "NIC runs with -wildcard-tls-secret: a VirtualServer's tls: {} and an Ingress tls entry without secretName are served with it.")
+    var nicWildcardTLS = false
 
     var settings: Settings {
         Settings(
@@ -18,6 +20,7 @@ struct RuleSettingsOptions: ParsableArguments {
             strictReferences: strictReferences,
             expiryWarningWindow: expiryWindow.seconds,
             ingressClasses: ingressClasses.isEmpty ? ["nginx"] : Set(ingressClasses),
+            nicWildcardTLS: nicWildcardTLS,
             now: Date())
     }
 }

@@ -33,7 +33,7 @@ struct ValidateCommand: ParsableCommand {
     }
 }
 
-/// The result of `validate`, shaped as the JSON contract of DESIGN.md.
+/// The result of `validate`, shaped as the JSON the README documents.
 struct ValidationReport: Encodable {
     struct Result: Encodable {
         var apiVersion: String

@@ -35,6 +35,38 @@ import Testing
         #expect(view.ingressMTLS?.clientCertSecret == .absent)
     }
 
+    /// No closed list of types: every non-null member of spec but ingressClassName is one, in name order.
+    @Test func everySpecMemberButTheClassIsAType() throws {
+        let view = PolicyView(try Self.object("""
+            apiVersion: k8s.nginx.org/v1
+            kind: Policy
+            metadata: {name: p}
+            spec: {ingressClassName: "", someFutureType: {}, cache: {cacheZoneName: z}, waf: null}
+            """))
+        #expect(view.setTypes == ["cache", "someFutureType"])
+        #expect(view.ingressClassName == nil)
+        #expect(view.belongs(to: ["nginx"]))
+        let classed = PolicyView(try Self.object("apiVersion: k8s.nginx.org/v1\nkind: Policy\nmetadata: {name: p}\nspec: {ingressClassName: other, cors: {}}\n"))
+        #expect(classed.ingressClassName == "other" && !classed.belongs(to: ["nginx"]))
+    }
+
+    /// NIC's HasCorrectIngressClass: the legacy annotation, when non-empty, wins over spec.ingressClassName.
+    @Test(arguments: [("{kubernetes.io/ingress.class: a}", "{ingressClassName: b}", "a"), ("{kubernetes.io/ingress.class: \"\"}", "{ingressClassName: b}", "b"),
+                      ("{}", "{ingressClassName: b}", "b"), ("{}", "{ingressClassName: \"\"}", nil)])
+    func ingressClassPrecedence(annotations: String, spec: String, expected: String?) throws {
+        let view = IngressView(try Self.object("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, annotations: \(annotations)}\nspec: \(spec)\n"))
+        #expect(view.ingressClass == expected)
+    }
+
+    @Test func virtualServerTLSPresence() throws {
+        func view(_ spec: String) throws -> VirtualServerView {
+            VirtualServerView(try Self.object("apiVersion: k8s.nginx.org/v1\nkind: VirtualServer\nmetadata: {name: v}\nspec: \(spec)\n"))
+        }
+        #expect(try view("{tls: {}}").hasTLS && view("{tls: {}}").tlsSecret == .absent)
+        #expect(try !view("{}").hasTLS)
+        #expect(try view("{tls: {secret: s}}").tlsSecret == .value("s"))
+    }
+
     @Test func ingressView() throws {
         let view = IngressView(try Self.object("""
             apiVersion: networking.k8s.io/v1

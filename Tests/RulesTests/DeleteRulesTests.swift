@@ -3,7 +3,7 @@ import KubeModel
 import Testing
 @testable import Rules
 
-/// RULES.md §8 and secret/in-use-delete, secret/in-use-update: DELETE judges oldObject, UPDATE object.
+/// docs/rules.md section 8 and secret/in-use-delete, secret/in-use-update: DELETE judges oldObject, UPDATE object.
 @Suite struct DeleteRulesTests {
     static func cluster() throws -> [KubeObject] {
         [

@@ -3,7 +3,7 @@ import KubeModel
 import Testing
 @testable import Rules
 
-/// RULES.md §4 and §9.
+/// docs/rules.md section 4 and "Never checked".
 @Suite struct IngressRulesTests {
     static let policiesPath = "metadata.annotations[nginx.org/policies]"
 
@@ -47,9 +47,39 @@ import Testing
         #expect(findings.hits.contains("\(rule)@\(field)"), "\(findings)")
     }
 
-    @Test(arguments: ["nginx.org/ssl-services: web", "nginx.org/grpc-services: \" web \"", "nginx.org/ssl-services: \"web,web\""])
+    @Test(arguments: ["nginx.org/ssl-services: web", "nginx.org/grpc-services: web", "nginx.org/ssl-services: \"web,web\""])
     func knownServicesAreQuiet(_ annotations: String) throws {
         #expect(IngressRules.findings(IngressView(try Fixture.ingress(policies: nil, extraAnnotations: annotations))).isEmpty)
+    }
+
+    /// NIC's `ParseServiceList` does not trim: ` coffee-svc` is no backend and NIC rejects the Ingress.
+    @Test(arguments: [("nginx.org/ssl-services", "ingress/ssl-services"), ("nginx.org/grpc-services", "ingress/grpc-services")])
+    func untrimmedServiceNamesAreNotBackends(key: String, rule: String) throws {
+        let spec = "{rules: [{host: a.example.com, http: {paths: [{path: /t, pathType: Prefix, backend: {service: {name: tea-svc, port: {number: 80}}}}, {path: /c, pathType: Prefix, backend: {service: {name: coffee-svc, port: {number: 80}}}}]}}]}"
+        let spaced = IngressRules.findings(IngressView(try Fixture.ingress(annotations: "{\(key): \"tea-svc, coffee-svc\"}", spec: spec)))
+        #expect(spaced.hits == ["\(rule)@metadata.annotations[\(key)]"])
+        #expect(spaced.first?.message.contains("\" coffee-svc\"") == true)
+        #expect(spaced.first?.message.contains("remove the spaces") == true)
+        #expect(IngressRules.findings(IngressView(try Fixture.ingress(annotations: "{\(key): \"tea-svc,coffee-svc\"}", spec: spec))).isEmpty)
+        #expect(IngressRules.findings(IngressView(try Fixture.ingress(annotations: "{\(key): \" tea-svc\"}", spec: spec))).hits
+            == ["\(rule)@metadata.annotations[\(key)]"])
+    }
+
+    @Test(arguments: ["nginx.org/ssl-services", "nginx.org/grpc-services"])
+    func serviceListOnAMasterIsAViolation(_ key: String) throws {
+        let master = IngressView(try Fixture.ingress(annotations: "{nginx.org/mergeable-ingress-type: master, \(key): web}",
+            spec: "{defaultBackend: {service: {name: web, port: {number: 80}}}, rules: [{host: a.example.com}]}"))
+        let findings = IngressRules.findings(master)
+        let rule = key == "nginx.org/ssl-services" ? "ingress/ssl-services" : "ingress/grpc-services"
+        #expect(findings.hits == ["\(rule)@metadata.annotations[\(key)]"])
+        #expect(findings.first?.message.contains("minions") == true)
+    }
+
+    @Test func longServiceListMessageIsBounded() throws {
+        let value = (0..<200).map { "svc-\($0)-" + String(repeating: "x", count: 200) }.joined(separator: ",")
+        let findings = IngressRules.findings(IngressView(try Fixture.ingress(policies: nil, extraAnnotations: "nginx.org/ssl-services: \"\(value)\"")))
+        #expect(findings.hits == ["ingress/ssl-services@metadata.annotations[nginx.org/ssl-services]"])
+        #expect((findings.first?.message.count ?? .max) < 1_000)
     }
 
     @Test func defaultBackendCountsAsBackend() throws {
@@ -67,6 +97,10 @@ import Testing
         #expect(IngressRules.findings(twoRuleMaster).hits == ["ingress/mergeable-type@spec.rules"])
         let minion = IngressView(try Fixture.ingress(policies: nil, tls: false, extraAnnotations: "nginx.org/mergeable-ingress-type: minion"))
         #expect(IngressRules.findings(minion).isEmpty)
+        // NIC's validateMinionSpec checks len(spec.TLS) > 0: an empty list is fine.
+        let emptyTLSMinion = IngressView(try Fixture.ingress(annotations: "{nginx.org/mergeable-ingress-type: minion}",
+            spec: "{tls: [], rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}"))
+        #expect(IngressRules.findings(emptyTLSMinion).isEmpty)
         let pathlessMinion = IngressView(try Fixture.ingress(annotations: "{nginx.org/mergeable-ingress-type: minion}",
             spec: "{rules: [{host: a.example.com}]}"))
         #expect(IngressRules.findings(pathlessMinion).hits == ["ingress/mergeable-type@spec.rules[0].http.paths"])
@@ -126,11 +160,100 @@ import Testing
 
     @Test func hostWithoutTLSFailsOpen() throws {
         let ingress = try Fixture.ingress(annotations: "{nginx.org/policies: mtls}", spec: """
-            {tls: [{hosts: [a.example.com, "*.wild.example.com"], secretName: tls}], rules: [{host: a.example.com}, {host: b.example.com}, {host: x.wild.example.com}, {host: y.x.wild.example.com}]}
+            {tls: [{hosts: [a.example.com, "*.wild.example.com"], secretName: tls}], rules: [{host: a.example.com}, {host: b.example.com}, {host: x.wild.example.com}, {host: y.x.wild.example.com}, {host: "*.wild.example.com"}]}
             """)
         #expect(try Self.referenceFindings(ingress).hits == [
-            "ingress-mtls/host-without-tls@spec.rules[1].host", "ingress-mtls/host-without-tls@spec.rules[3].host",
+            "ingress-mtls/host-without-tls@spec.rules[1].host", "ingress-mtls/host-without-tls@spec.rules[2].host",
+            "ingress-mtls/host-without-tls@spec.rules[3].host",
         ])
+    }
+
+    /// NIC's `addSSLConfig` compares by string equality: a wildcard TLS entry does not cover a concrete host.
+    @Test func wildcardTLSEntryDoesNotCoverCafe() throws {
+        let ingress = try Fixture.ingress(annotations: "{nginx.org/policies: mtls}",
+            spec: "{tls: [{hosts: [\"*.example.com\"], secretName: tls}], rules: [{host: cafe.example.com}]}")
+        let findings = try Self.referenceFindings(ingress)
+        #expect(findings.hits == ["ingress-mtls/host-without-tls@spec.rules[0].host"])
+        let message = try #require(findings.first?.message)
+        #expect(message.contains("exact string") && message.contains("\"*.example.com\"") && message.contains("spec.tls[0].hosts"))
+    }
+
+    @Test func tlsEntryWithoutHostsCoversNothing() throws {
+        let ingress = try Fixture.ingress(annotations: "{nginx.org/policies: mtls}",
+            spec: "{tls: [{secretName: tls}], rules: [{host: a.example.com}]}")
+        let findings = try Self.referenceFindings(ingress)
+        #expect(findings.hits == ["ingress-mtls/host-without-tls@spec.rules[0].host"])
+        #expect(findings.first?.message.contains("has no hosts") == true)
+    }
+
+    /// NIC keeps the secretName of the last entry listing the host.
+    @Test func lastTLSEntryListingTheHostServesIt() throws {
+        func findings(_ first: String, _ second: String) throws -> [Finding] {
+            try Self.referenceFindings(try Fixture.ingress(annotations: "{nginx.org/policies: mtls}",
+                spec: "{tls: [{hosts: [a.example.com], secretName: \(first)}, {hosts: [a.example.com], secretName: \(second)}], rules: [{host: a.example.com}]}"))
+        }
+        #expect(try findings("opaque", "tls").isEmpty)
+        #expect(try findings("tls", "opaque").hits == ["ingress-mtls/tls-secret@spec.tls[1].secretName"])
+    }
+
+    /// NIC with -wildcard-tls-secret serves an entry without secretName with the wildcard certificate.
+    @Test(arguments: ["{hosts: [a.example.com]}", "{hosts: [a.example.com], secretName: \"\"}"])
+    func tlsEntryWithoutSecretNeedsTheWildcardSetting(_ entry: String) throws {
+        let ingress = try Fixture.ingress(annotations: "{nginx.org/policies: mtls}", spec: "{tls: [\(entry)], rules: [{host: a.example.com}]}")
+        let without = try Self.referenceFindings(ingress)
+        #expect(without.denies.hits == ["ingress-mtls/tls-secret@spec.tls[0].secretName"])
+        #expect(without.first?.message.contains("--nic-wildcard-tls") == true)
+        var settings = Fixture.settings
+        settings.nicWildcardTLS = true
+        #expect(Fixture.evaluate(ingress, state: try Self.state(), settings: settings).findings.isEmpty)
+    }
+
+    /// getIngressPolicyRefs: both annotations merged, de-duplicated by namespace/name.
+    @Test(arguments: [
+        "{nginx.org/policies: \"mtls, ns/mtls\"}",
+        "{nginx.org/policies: mtls, nginx.com/policies: ns/mtls}",
+        "{nginx.org/policies: \"mtls,mtls\"}",
+    ])
+    func duplicatePolicyReferenceIsOneReference(_ annotations: String) throws {
+        let ingress = try Fixture.ingress(annotations: annotations, spec:
+            "{tls: [{hosts: [a.example.com], secretName: tls}], rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}")
+        #expect(IngressRules.findings(IngressView(ingress)).isEmpty)
+        #expect(try Self.referenceFindings(ingress).isEmpty)
+    }
+
+    @Test func duplicateEgressReferenceIsNoMultipleWarning() throws {
+        let findings = try Self.referenceFindings(try Fixture.ingress(policies: "egress, ns/egress", extraAnnotations: "nginx.org/ssl-services: web"))
+        #expect(findings.with(rule: "egress-mtls/multiple").isEmpty)
+        #expect(findings.isEmpty)
+    }
+
+    @Test func cachePolicyIsNotSupportedOnIngress() throws {
+        let cache = try Fixture.policy("{cache: {cacheZoneName: z, cacheZoneSize: 10m}}", name: "cache")
+        let findings = Fixture.evaluate(try Fixture.ingress(policies: "cache"), state: try Self.state([cache])).findings
+        #expect(findings.hits == ["ingress/policy-kind@\(Self.policiesPath)"])
+        #expect(findings.first?.message.contains("cache") == true)
+    }
+
+    /// filterIngressPolicyRefs: a waf Policy only through nginx.com/policies.
+    @Test func wafPolicyOnlyThroughNginxComPolicies() throws {
+        let waf = try Fixture.policy("{waf: {enable: true}}", name: "waf")
+        let viaOrg = Fixture.evaluate(try Fixture.ingress(policies: "waf"), state: try Self.state([waf])).findings
+        #expect(viaOrg.hits == ["ingress/policy-kind@\(Self.policiesPath)"])
+        let viaCom = Fixture.evaluate(try Fixture.ingress(policies: nil, extraAnnotations: "nginx.com/policies: waf"),
+                                      state: try Self.state([waf])).findings
+        #expect(viaCom.with(rule: "ingress/policy-kind").isEmpty)
+    }
+
+    /// HasCorrectIngressClass: NIC drops a Policy of another class; an empty class is no class.
+    @Test(arguments: [("other", true), ("nginx", false), ("\"\"", false)])
+    func policyOfAnotherClass(policyClass: String, fires: Bool) throws {
+        let policy = try Fixture.policy("{ingressClassName: \(policyClass), ingressMTLS: {clientCertSecret: ca}}", name: "classy")
+        let findings = Fixture.evaluate(try Fixture.ingress(policies: "classy"), state: try Self.state([policy])).findings
+        #expect(findings.hits == (fires ? ["ingress/policy-ref@\(Self.policiesPath)"] : []), "\(findings)")
+        if fires {
+            #expect(findings.first?.severity == .deny)
+            #expect(findings.first?.message.contains("ingressClassName") == true)
+        }
     }
 
     @Test(arguments: [("missing-tls", Severity.warn), ("opaque", .deny), ("ca", .deny)])
@@ -153,9 +276,27 @@ import Testing
         #expect(try Self.referenceFindings(master).hits == ["egress-mtls/master@\(Self.policiesPath)"])
     }
 
-    @Test(arguments: ["nginx.org/ssl-services: web", "nginx.org/grpc-services: web"])
-    func egressWithTLSUpstreamIsQuiet(_ annotations: String) throws {
-        #expect(try Self.referenceFindings(try Fixture.ingress(policies: "egress", extraAnnotations: annotations)).isEmpty)
+    @Test func egressWithTLSUpstreamIsQuiet() throws {
+        #expect(try Self.referenceFindings(try Fixture.ingress(policies: "egress", extraAnnotations: "nginx.org/ssl-services: web")).isEmpty)
+    }
+
+    /// isSSLEnabled / nginx.ingress.tmpl: grpc-services alone is grpc:// (plaintext); both make grpcs://,
+    /// which server-scope proxy_ssl_* settings still do not reach.
+    @Test func grpcOnlyUpstreamIsPlaintextAndServerScoped() throws {
+        let grpcOnly = try Self.referenceFindings(try Fixture.ingress(policies: "egress", extraAnnotations: "nginx.org/grpc-services: web"))
+        #expect(grpcOnly.hits == ["egress-mtls/upstream-tls@spec.rules[0].http.paths[0].backend.service.name",
+                                  "egress-mtls/grpc-server-scope@\(Self.policiesPath)"])
+        #expect(grpcOnly.with(rule: "egress-mtls/upstream-tls").first?.message.contains("both annotations") == true)
+        let both = try Self.referenceFindings(try Fixture.ingress(policies: "egress",
+            extraAnnotations: "nginx.org/grpc-services: web, nginx.org/ssl-services: web"))
+        #expect(both.hits == ["egress-mtls/grpc-server-scope@\(Self.policiesPath)"])
+        #expect(both.allSatisfy { $0.severity == .warn })
+    }
+
+    @Test func grpcOnAMinionGetsLocationScope() throws {
+        let minion = try Fixture.ingress(policies: "egress", tls: false,
+            extraAnnotations: "nginx.org/mergeable-ingress-type: minion, nginx.org/grpc-services: web, nginx.org/ssl-services: web")
+        #expect(try Self.referenceFindings(minion).isEmpty)
     }
 
     @Test func correctIngressMTLSIsQuiet() throws {
@@ -166,6 +307,16 @@ import Testing
     func otherClassesAreNotChecked(classPart: String, skipped: Bool) throws {
         let ingress = try Fixture.ingress(annotations: "{nginx.org/policies: \"a,,b\"}", spec: "{\(classPart)rules: [{host: a.example.com}]}")
         #expect(Fixture.evaluate(ingress, state: []).findings.isEmpty == skipped)
+    }
+
+    /// HasCorrectIngressClass: the legacy annotation wins over spec.ingressClassName.
+    @Test func legacyClassAnnotationWinsOverTheField() throws {
+        let nginxByAnnotation = try Fixture.ingress(annotations: "{kubernetes.io/ingress.class: nginx, nginx.org/policies: \"a,,b\"}",
+                                                    spec: "{ingressClassName: other}")
+        #expect(!Fixture.evaluate(nginxByAnnotation, state: []).findings.isEmpty)
+        let otherByAnnotation = try Fixture.ingress(annotations: "{kubernetes.io/ingress.class: other, nginx.org/policies: \"a,,b\"}",
+                                                    spec: "{ingressClassName: nginx}")
+        #expect(Fixture.evaluate(otherByAnnotation, state: []).findings.isEmpty)
     }
 
     @Test func legacyClassAnnotation() throws {

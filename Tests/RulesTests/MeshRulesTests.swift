@@ -3,7 +3,7 @@ import KubeModel
 import Testing
 @testable import Rules
 
-/// Builds Pods and workloads with pod templates, as JSON values, for the §6 tests.
+/// Builds Pods and workloads with pod templates, as JSON values, for the section 6 tests.
 enum MeshFixture {
     struct Kind: Sendable, CustomStringConvertible {
         let kind: String

@@ -4,7 +4,7 @@ import KubeModel
 import Testing
 @testable import Rules
 
-/// RULES.md §2.
+/// docs/rules.md section 2.
 @Suite struct PolicyReferenceRulesTests {
     static func findings(_ spec: String, state: [KubeObject], strict: Bool = false) throws -> [Finding] {
         var settings = Fixture.settings
@@ -82,6 +82,23 @@ import Testing
     func verifyDepthChain(depth: String, fires: Bool) throws {
         let findings = try Self.findings("{ingressMTLS: {\(depth)clientCertSecret: deep}}", state: [try Self.deepBundle()])
         #expect(findings.hits == (fires ? ["ingress-mtls/verify-depth-chain@spec.ingressMTLS.verifyDepth"] : []), "\(findings)")
+    }
+
+    /// Comments around the blocks neither break the CA Secret nor hide the chain from verify-depth-chain.
+    @Test func commentedBundleIsReadLikeNGINXReadsIt() throws {
+        let pki = try SecretTestPKI.get()
+        let first = try CertificateFactory.issue(SecretTestPKI.request("Chain Intermediate 1", ca: true, pathLength: 1, to: 1000 * SecretTestPKI.day), by: pki.root)
+        let deeper = try CertificateFactory.issue(SecretTestPKI.request("Chain Intermediate 2", ca: true, to: 900 * SecretTestPKI.day), by: first)
+        let bundle = [pki.root, first, deeper].map { "# subject: something\n" + $0.certificate.pemEncoded() }.joined() + "# end\n"
+        let secret = try Fixture.secret("commented", type: "nginx.org/ca", data: ["ca.crt": bundle])
+        #expect(try Self.findings("{ingressMTLS: {clientCertSecret: commented}}", state: [secret]).hits
+                == ["ingress-mtls/verify-depth-chain@spec.ingressMTLS.verifyDepth"])
+        #expect(try Self.findings("{ingressMTLS: {clientCertSecret: commented, verifyDepth: 2}}", state: [secret]).isEmpty)
+    }
+
+    /// "" is unset: nothing to look up.
+    @Test func emptySecretNamesAreNotLookedUp() throws {
+        #expect(try Self.findings("{egressMTLS: {tlsSecret: \"\", trustedCertSecret: \"\"}}", state: []).isEmpty)
     }
 
     @Test func rootAndOneIntermediateFitTheDefaultDepth() throws {

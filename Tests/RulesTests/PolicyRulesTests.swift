@@ -3,7 +3,7 @@ import KubeModel
 import Testing
 @testable import Rules
 
-/// RULES.md §1, including NIC's own validation test cases.
+/// docs/rules.md section 1, including NIC's own validation test cases.
 @Suite struct PolicyRulesTests {
     static let long254 = String(repeating: "a", count: 254)
 
@@ -13,6 +13,17 @@ import Testing
         ("{ingressMTLS: {clientCertSecret: ca}, egressMTLS: {}}", "policy/one-type", "spec"),
         ("{ingressMTLS: {clientCertSecret: ca}, rateLimit: {rate: 1r/s}}", "policy/one-type", "spec"),
         ("{ingressMTLS: x}", "policy/one-type", "spec.ingressMTLS"),
+        // Every member but ingressClassName is a type, known to this code or not.
+        ("{cache: {cacheZoneName: z, cacheZoneSize: 10m}, ingressMTLS: {clientCertSecret: ca}}", "policy/one-type", "spec"),
+        ("{someFutureType: {}, egressMTLS: {}}", "policy/one-type", "spec"),
+        ("{ingressClassName: nginx}", "policy/one-type", "spec"),
+        ("{ingressMTLS: {clientCertSecret: \"\"}}", "ingress-mtls/client-cert-secret", "spec.ingressMTLS.clientCertSecret"),
+        ("{ingressMTLS: {clientCertSecret: ca, verifyClient: optional}}", "ingress-mtls/optional-client", "spec.ingressMTLS.verifyClient"),
+        ("{egressMTLS: {verifyServer: true, trustedCertSecret: \"\", sslName: a.example.com}}", "egress-mtls/trusted-cert-secret", "spec.egressMTLS.trustedCertSecret"),
+        ("{egressMTLS: {verifyServer: true, trustedCertSecret: ca}}", "egress-mtls/ssl-name-missing", "spec.egressMTLS.sslName"),
+        ("{egressMTLS: {verifyServer: true, trustedCertSecret: ca, sslName: \"\"}}", "egress-mtls/ssl-name-missing", "spec.egressMTLS.sslName"),
+        ("{egressMTLS: {verifyServer: true, trustedCertSecret: ca, serverName: true}}", "egress-mtls/ssl-name-missing", "spec.egressMTLS.sslName"),
+        ("{egressMTLS: {protocols: \"\"}}", "egress-mtls/weak-protocols", "spec.egressMTLS.protocols"),
         ("{ingressMTLS: {}}", "ingress-mtls/client-cert-secret", "spec.ingressMTLS.clientCertSecret"),
         ("{ingressMTLS: {clientCertSecret: -foo-}}", "ingress-mtls/client-cert-secret", "spec.ingressMTLS.clientCertSecret"),
         ("{ingressMTLS: {clientCertSecret: other/ca}}", "ingress-mtls/client-cert-secret", "spec.ingressMTLS.clientCertSecret"),
@@ -29,7 +40,6 @@ import Testing
         ("{ingressMTLS: {clientCertSecret: ca, crlFileName: \"a.crl;\"}}", "ingress-mtls/crl-file-name", "spec.ingressMTLS.crlFileName"),
         ("{ingressMTLS: {clientCertSecret: ca, crlFileName: \"a b.crl\"}}", "ingress-mtls/crl-file-name", "spec.ingressMTLS.crlFileName"),
         ("{ingressMTLS: {clientCertSecret: ca, crlFileName: \"${x}\"}}", "ingress-mtls/crl-file-name", "spec.ingressMTLS.crlFileName"),
-        ("{ingressMTLS: {clientCertSecret: ca, crlFileName: \"\"}}", "ingress-mtls/crl-file-name", "spec.ingressMTLS.crlFileName"),
         ("{ingressMTLS: {clientCertSecret: ca, crlFileName: \(String(repeating: "c", count: 256))}}", "ingress-mtls/crl-file-name", "spec.ingressMTLS.crlFileName"),
         ("{ingressMTLS: {clientCertSecret: ca, verifyClient: \"off\"}}", "ingress-mtls/no-verification", "spec.ingressMTLS.verifyClient"),
         ("{ingressMTLS: {clientCertSecret: ca, verifyClient: optional_no_ca}}", "ingress-mtls/no-verification", "spec.ingressMTLS.verifyClient"),
@@ -49,7 +59,7 @@ import Testing
         ("{egressMTLS: {protocols: \"TLSv1.2 TLSv1.2\"}}", "egress-mtls/protocols", "spec.egressMTLS.protocols"),
         ("{egressMTLS: {protocols: \" \"}}", "egress-mtls/protocols", "spec.egressMTLS.protocols"),
         ("{egressMTLS: {protocols: tlsv1.2}}", "egress-mtls/protocols", "spec.egressMTLS.protocols"),
-        ("{egressMTLS: {ciphers: \"\"}}", "egress-mtls/ciphers", "spec.egressMTLS.ciphers"),
+        ("{egressMTLS: {ciphers: \"eNULL:!eNULL\"}}", "egress-mtls/ciphers", "spec.egressMTLS.ciphers"),
         ("{egressMTLS: {ciphers: \"HIGH; MD5\"}}", "egress-mtls/ciphers", "spec.egressMTLS.ciphers"),
         ("{egressMTLS: {ciphers: NO-SUCH-CIPHER}}", "egress-mtls/ciphers", "spec.egressMTLS.ciphers"),
         ("{egressMTLS: {}}", "egress-mtls/weak-protocols", "spec.egressMTLS.protocols"),
@@ -76,6 +86,26 @@ import Testing
         ("{egressMTLS: {}}", "policy/one-type"),
         ("{ingressMTLS: {clientCertSecret: ca}, egressMTLS: null}", "policy/one-type"),
         ("{ingressClassName: nginx, accessControl: {allow: [10.0.0.0/8]}}", "policy/one-type"),
+        // cache is a NIC 5.5 type: a cache Policy is valid.
+        ("{cache: {cacheZoneName: z, cacheZoneSize: 10m}}", "policy/one-type"),
+        ("{ingressClassName: nginx, cache: {cacheZoneName: z, cacheZoneSize: 10m}}", "policy/one-type"),
+        ("{someFutureType: {x: 1}}", "policy/one-type"),
+        // Empty means unset: "" is NIC's default, never a violation (trustedCertSecret with verifyServer aside).
+        ("{ingressMTLS: {clientCertSecret: ca, verifyClient: \"\"}}", "ingress-mtls/verify-client"),
+        ("{ingressMTLS: {clientCertSecret: ca, verifyClient: \"\"}}", "ingress-mtls/no-verification"),
+        ("{ingressMTLS: {clientCertSecret: ca, verifyClient: \"\"}}", "ingress-mtls/optional-client"),
+        ("{ingressMTLS: {clientCertSecret: ca, crlFileName: \"\"}}", "ingress-mtls/crl-file-name"),
+        ("{egressMTLS: {tlsSecret: \"\"}}", "egress-mtls/tls-secret"),
+        ("{egressMTLS: {trustedCertSecret: \"\"}}", "egress-mtls/trusted-cert-secret"),
+        ("{egressMTLS: {sslName: \"\"}}", "egress-mtls/ssl-name"),
+        ("{egressMTLS: {sslName: \"\"}}", "egress-mtls/ssl-name-unused"),
+        ("{egressMTLS: {protocols: \"\"}}", "egress-mtls/protocols"),
+        ("{egressMTLS: {ciphers: \"\"}}", "egress-mtls/ciphers"),
+        ("{ingressMTLS: {clientCertSecret: ca, verifyClient: \"on\"}}", "ingress-mtls/optional-client"),
+        ("{ingressMTLS: {clientCertSecret: ca, verifyClient: optional_no_ca}}", "ingress-mtls/optional-client"),
+        ("{egressMTLS: {verifyServer: true, trustedCertSecret: ca, sslName: backend.example.com}}", "egress-mtls/ssl-name-missing"),
+        ("{egressMTLS: {verifyServer: false}}", "egress-mtls/ssl-name-missing"),
+        ("{egressMTLS: {}}", "egress-mtls/ssl-name-missing"),
         ("{ingressMTLS: {clientCertSecret: ca}}", "ingress-mtls/client-cert-secret"),
         ("{ingressMTLS: {clientCertSecret: ingress-mtls.secret-1}}", "ingress-mtls/client-cert-secret"),
         ("{ingressMTLS: {clientCertSecret: ca, verifyClient: \"on\"}}", "ingress-mtls/verify-client"),
@@ -119,6 +149,13 @@ import Testing
         ("{ingressMTLS: {clientCertSecret: ca, verifyClient: optional_no_ca, verifyDepth: 2}}", true),
         ("{egressMTLS: {}}", true),
         ("{egressMTLS: {tlsSecret: s, verifyServer: true, trustedCertSecret: ca, sslName: foo.com, serverName: true}}", true),
+        ("{cache: {cacheZoneName: z, cacheZoneSize: 10m}}", true),
+        ("{cache: {cacheZoneName: z, cacheZoneSize: 10m}, ingressMTLS: {clientCertSecret: ca}}", false),
+        ("{egressMTLS: {tlsSecret: \"\", sslName: \"\", protocols: \"\", ciphers: \"\"}}", true),
+        ("{egressMTLS: {verifyServer: true, trustedCertSecret: \"\"}}", false),
+        // Beyond-NIC denials do not make NIC drop the Policy.
+        ("{egressMTLS: {protocols: TLSv9, ciphers: \"eNULL:!eNULL\"}}", true),
+        ("{egressMTLS: {verifyServer: true, trustedCertSecret: ca}}", true),
         ("{ingressMTLS: {clientCertSecret: ca, verifyClient: \"true\"}}", false),
         ("{ingressMTLS: {clientCertSecret: ca, verifyClient: \"false\"}}", false),
         ("{ingressMTLS: {clientCertSecret: ca}, egressMTLS: {}}", false),
@@ -126,6 +163,24 @@ import Testing
     ])
     func nicValidity(spec: String, valid: Bool) throws {
         #expect(PolicyRules.isValid(try Fixture.policyView(spec)) == valid)
+    }
+
+    @Test func emptyClientCertSecretIsRequired() throws {
+        let finding = try #require(PolicyRules.findings(try Fixture.policyView("{ingressMTLS: {clientCertSecret: \"\"}}")).first)
+        #expect(finding.message.hasPrefix("Required value"))
+    }
+
+    @Test func sslNameMissingSaysWhatToSet() throws {
+        let finding = try #require(PolicyRules.findings(try Fixture.policyView("{egressMTLS: {verifyServer: true, trustedCertSecret: ca}}"))
+            .with(rule: "egress-mtls/ssl-name-missing").first)
+        #expect(finding.severity == .deny)
+        #expect(finding.message.contains("$proxy_host") && finding.message.contains("set sslName"))
+    }
+
+    @Test func oneTypeNamesTheTypesAndTheFix() throws {
+        let finding = try #require(PolicyRules.findings(try Fixture.policyView("{cache: {cacheZoneName: z}, ingressMTLS: {clientCertSecret: ca}}"))
+            .with(rule: "policy/one-type").first)
+        #expect(finding.message.contains("cache, ingressMTLS") && finding.message.contains("one Policy per type"))
     }
 
     @Test func unquotedOnSaysToQuoteIt() throws {

@@ -7,7 +7,7 @@ import Testing
     @Test func catalogueListsEveryRuleOnceWithItsSection() {
         let ids = RuleCatalogue.ids
         #expect(Set(ids).count == ids.count)
-        #expect(ids.count == 63)
+        #expect(ids.count == 67)
         #expect(RuleCatalogue.descriptor(for: "ingress-mtls/verify-client")?.severity == .deny)
         #expect(RuleCatalogue.descriptor(for: "mesh/mtls-off")?.section == 6)
         #expect(RuleCatalogue.descriptor(for: "upstream-ca/schema")?.section == 7)

@@ -4,7 +4,7 @@ import KubeModel
 import Testing
 @testable import Rules
 
-/// Certificates generated once per test process, relative to a fixed `now`, for §3 and §7 tests.
+/// Certificates generated once per test process, relative to a fixed `now`, for the section 3 and 7 tests.
 struct SecretTestPKI: Sendable {
     static let now = Date(timeIntervalSince1970: 1_900_000_000)  // 2030-03-17
     static let day: TimeInterval = 86_400
@@ -88,11 +88,21 @@ struct SecretRulesTests {
         CACase(name: "ca.crt missing", data: { _ in ["ca.crl": ""] },
                expected: ["secret/ca data[ca.crt]", "secret/ca-crl data[ca.crl]"]),
         CACase(name: "ca.crt empty", data: { _ in ["ca.crt": "  \n"] }, expected: ["secret/ca data[ca.crt]"], messageContains: "empty"),
-        CACase(name: "garbage between blocks",
-               data: { ["ca.crt": $0.intermediate.certificatePEM + "# the root:\n" + $0.root.certificatePEM] },
-               expected: ["secret/ca data[ca.crt]"], messageContains: "after PEM block 1"),
-        CACase(name: "garbage before the first block", data: { ["ca.crt": "hello\n" + $0.root.certificatePEM] },
-               expected: ["secret/ca data[ca.crt]"], messageContains: "before the first PEM block"),
+        // Text outside blocks is ignored, as NIC's pem.Decode and OpenSSL's PEM reader ignore it.
+        CACase(name: "comment between blocks",
+               data: { ["ca.crt": $0.intermediate.certificatePEM + "# the root:\n" + $0.root.certificatePEM] }, expected: []),
+        CACase(name: "comments before and after the blocks",
+               data: { ["ca.crt": "# Issuer: Test Root CA\nSubject: x\n" + $0.root.certificatePEM + "trailing words\n"] }, expected: []),
+        CACase(name: "a stray END line is text too",
+               data: { ["ca.crt": $0.root.certificatePEM + "-----END CERTIFICATE-----\n"] }, expected: []),
+        CACase(name: "a block cut off before the next one",
+               data: { ["ca.crt": String($0.intermediate.certificatePEM.split(separator: "\n").dropLast().joined(separator: "\n")) + "\n" + $0.root.certificatePEM] },
+               expected: ["secret/ca data[ca.crt]"], messageContains: "no matching END"),
+        CACase(name: "bad base64 inside a block",
+               data: { _ in ["ca.crt": "# comment\n-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n"] },
+               expected: ["secret/ca data[ca.crt]"], messageContains: "base64"),
+        CACase(name: "only comments", data: { _ in ["ca.crt": "# nothing here\n"] },
+               expected: ["secret/ca data[ca.crt]"], messageContains: "no PEM certificate block"),
         CACase(name: "a private key in the bundle", data: { ["ca.crt": $0.root.certificatePEM + $0.root.privateKeyPEM] },
                expected: ["secret/ca data[ca.crt]"], messageContains: "PEM block 2 (PRIVATE KEY)"),
         CACase(name: "a block that is not X.509 (NIC checks only the first)",
@@ -127,7 +137,8 @@ struct SecretRulesTests {
         let pki = try SecretTestPKI.get()
         let pem = corruptCertificatePEM() + pki.root.certificatePEM + "junk\n" + corruptCertificatePEM()
         let findings = SecretRules.contentFindings(try secret(type: SecretView.caType, data: ["ca.crt": pem]), settings: settings)
-        #expect(findings.filter { $0.rule == "secret/ca" }.count == 3)
+        // Two corrupt blocks; "junk" outside the blocks is ignored.
+        #expect(findings.filter { $0.rule == "secret/ca" }.count == 2)
         #expect(findings.contains { $0.message.contains("PEM block 1") })
         #expect(findings.contains { $0.message.contains("PEM block 3") })
     }

@@ -87,6 +87,27 @@ struct ValidateCommandTests {
         #expect(try Self.run(["--ingress-class", "internal", "--ingress-class", "nginx", "-"], stdin: ingress).status == 1)
     }
 
+    /// NIC with -wildcard-tls-secret serves a VirtualServer's `tls: {}`: only --nic-wildcard-tls says so.
+    @Test func nicWildcardTLSLetsAnEmptyTLSBlockPass() throws {
+        let manifests = """
+            apiVersion: k8s.nginx.org/v1
+            kind: Policy
+            metadata: {name: mtls, namespace: ns}
+            spec: {ingressMTLS: {clientCertSecret: ca}}
+            ---
+            apiVersion: k8s.nginx.org/v1
+            kind: VirtualServer
+            metadata: {name: vs, namespace: ns}
+            spec: {host: a.example.com, tls: {}, policies: [{name: mtls}]}
+            """
+        let without = try Self.run(["-"], stdin: manifests)
+        #expect(without.status == 1)
+        #expect(without.stdout.contains("spec.tls.secret: Required value") && without.stdout.contains("(ingress-mtls/vs-tls-required) [deny]"))
+        let with = try Self.run(["--nic-wildcard-tls", "-"], stdin: manifests)
+        #expect(!with.stdout.contains("ingress-mtls/vs-tls-required"), "\(with.stdout)")
+        #expect(with.status == 0, "\(with.stdout)")
+    }
+
     @Test func unreadableInputExitsTwoNamingFileAndDocument() throws {
         let run = try Self.run(["\(Self.fixtures)/broken.yaml"])
         #expect(run.status == 2)

@@ -3,7 +3,7 @@ import KubeModel
 import Testing
 @testable import Rules
 
-/// RULES.md §5.
+/// docs/rules.md section 5.
 @Suite struct VirtualServerRulesTests {
     static func virtualServer(_ spec: String, name: String = "vs") throws -> KubeObject {
         try Fixture.object("apiVersion: k8s.nginx.org/v1\nkind: VirtualServer\nmetadata: {name: \(name), namespace: ns}\nspec: \(spec)\n")
@@ -83,6 +83,28 @@ import Testing
     ])
     func correctVirtualServersAreQuiet(spec: String) throws {
         #expect(Fixture.evaluate(try Self.virtualServer(spec), state: try Self.state()).findings.isEmpty)
+    }
+
+    /// generateSSLConfig: `tls: {}` (or `secret: ""`) is served with -wildcard-tls-secret; no `tls` never is.
+    @Test(arguments: [("{tls: {}, policies: [{name: mtls}]}", true), ("{tls: {secret: \"\"}, policies: [{name: mtls}]}", true),
+                      ("{policies: [{name: mtls}]}", false)])
+    func wildcardTLS(spec: String, servedWithWildcard: Bool) throws {
+        let vs = try Self.virtualServer(spec)
+        let without = Fixture.evaluate(vs, state: try Self.state()).findings
+        #expect(without.hits == ["ingress-mtls/vs-tls-required@spec.tls.secret"])
+        #expect(without.first?.message.contains("--nic-wildcard-tls") == true)
+        var settings = Fixture.settings
+        settings.nicWildcardTLS = true
+        let with = Fixture.evaluate(vs, state: try Self.state(), settings: settings).findings
+        #expect(with.hits == (servedWithWildcard ? [] : ["ingress-mtls/vs-tls-required@spec.tls.secret"]))
+    }
+
+    @Test(arguments: [("other", true), ("nginx", false)])
+    func policyOfAnotherClass(policyClass: String, fires: Bool) throws {
+        let policy = try Fixture.policy("{ingressClassName: \(policyClass), ingressMTLS: {clientCertSecret: ca}}", name: "classy")
+        let findings = Fixture.evaluate(try Self.virtualServer("{tls: {secret: tls}, policies: [{name: classy}]}"),
+                                        state: try Self.state() + [policy]).findings
+        #expect(findings.hits == (fires ? ["vs/policy-ref@spec.policies[0]"] : []))
     }
 
     @Test func subrouteRules() throws {

@@ -85,7 +85,7 @@ import Testing
         let ca = #"{"apiVersion":"v1","kind":"Secret","type":"Opaque","metadata":{"name":"other","namespace":"team"}}"#
         let snapshot = InMemorySnapshot(objects: [try? JSONDecoder().decode(JSONValue.self, from: Data(ca.utf8))].compactMap { $0.flatMap(KubeObject.init) })
         let outcome = reviewer(.enforce).review(Self.request(good), snapshot: snapshot)
-        // The CA Secret is missing: a warning, never a denial (RULES.md: references may arrive later).
+        // The CA Secret is missing: a warning, never a denial (docs/rules.md: references may arrive later).
         #expect(outcome.response.allowed)
         #expect(outcome.response.warnings?.contains { $0.contains("(ingress-mtls/client-cert-secret-ref)") } == true)
     }

@@ -36,7 +36,7 @@ def test_webhook_configuration_matches_the_server_contract(rendered):
     assert {"policies", "virtualservers", "virtualserverroutes", "ingresses", "secrets", "pods",
             "deployments", "statefulsets", "daemonsets", "replicasets", "replicationcontrollers", "jobs", "cronjobs"} <= resources
     delete_resources = {r for hook in hooks for rule in hook["rules"] if "DELETE" in rule["operations"] for r in rule["resources"]}
-    assert delete_resources == {"policies", "secrets"}  # §8 and secret/in-use-delete; no other rule judges a DELETE
+    assert delete_resources == {"policies", "secrets"}  # policy/in-use-delete and secret/in-use-delete; no other rule judges a DELETE
 
 
 def test_availability_settings(rendered):
