@@ -6,9 +6,10 @@ PYTHON       ?= python3
 SWIFT_FLAGS  ?=
 RELEASE_BIN  := .build/release/mtls-guard
 DEBUG_BIN    := .build/debug/mtls-guard
-APT_PACKAGES := libssl-dev pkg-config openssl curl
+# prometheus: promtool and the server for the monitoring tests (Tests/e2e/test_monitoring.py).
+APT_PACKAGES := libssl-dev pkg-config openssl curl prometheus
 
-.PHONY: all deps build release test test-swift test-e2e test-asan demo clean \
+.PHONY: all deps build release test test-swift test-e2e test-monitoring test-asan demo clean \
         bench-tls bench-webhook bench-engine examples-certs
 
 all: build
@@ -45,6 +46,10 @@ test: deps
 
 test-e2e: build
 	@if [ -d Tests/e2e ]; then MTLS_GUARD_BIN=$(DEBUG_BIN) $(PYTHON) -m pytest -q Tests/e2e; fi
+
+## test-monitoring: the alert rules through promtool and a real Prometheus scraping serve.
+test-monitoring: build
+	MTLS_GUARD_BIN=$(DEBUG_BIN) $(PYTHON) -m pytest -q Tests/e2e/test_monitoring.py
 
 ## test-asan: the TLS and certificate tests under AddressSanitizer, leak detection on.
 ## .ci/lsan.supp lists the few leaks inside the toolchain's own libraries (with reasons).
