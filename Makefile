@@ -9,7 +9,7 @@ DEBUG_BIN    := .build/debug/mtls-guard
 # prometheus: promtool and the server for the monitoring tests (Tests/e2e/test_monitoring.py).
 APT_PACKAGES := libssl-dev pkg-config openssl curl prometheus
 
-.PHONY: all deps build release test test-swift test-e2e test-monitoring test-asan demo clean \
+.PHONY: all deps build release test test-swift test-e2e test-monitoring test-asan demo clean install uninstall \
         bench-tls bench-webhook bench-engine examples-certs
 
 all: build
@@ -30,13 +30,37 @@ deps:
 	fi
 	@pkg-config --exists 'openssl >= 3.0' || { echo "error: pkg-config cannot find OpenSSL >= 3.0 (libssl-dev)" >&2; exit 1; }
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift toolchain not found on PATH" >&2; exit 1; }
-	@$(PYTHON) -c 'import pytest, yaml' 2>/dev/null || { echo "==> installing pytest, pyyaml (pip)"; $(PYTHON) -m pip install -q pytest pyyaml || { echo "error: pytest and pyyaml are needed for the end-to-end tests: pip install pytest pyyaml" >&2; exit 1; }; }
+	@$(PYTHON) -c 'import pytest, yaml, pre_commit' 2>/dev/null || { echo "==> installing pytest, pyyaml, pre-commit (pip)"; $(PYTHON) -m pip install -q pytest pyyaml pre-commit || { echo "error: pytest, pyyaml and pre-commit are needed for the end-to-end tests: pip install pytest pyyaml pre-commit" >&2; exit 1; }; }
 
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
+
+## install: the binary, a kubectl-mtls_guard link (so `kubectl mtls-guard ...` works) and shell
+## completions, under $(DESTDIR)$(PREFIX). INSTALL_BIN picks another build (the tests install
+## the debug binary); by default the release binary is built first.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SHAREDIR    ?= $(PREFIX)/share
+INSTALL_BIN ?= $(RELEASE_BIN)
+
+install:
+	@if [ "$(INSTALL_BIN)" = "$(RELEASE_BIN)" ]; then $(MAKE) --no-print-directory release; fi
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SHAREDIR)/bash-completion/completions" \
+	  "$(DESTDIR)$(SHAREDIR)/zsh/site-functions" "$(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d"
+	install -m 0755 "$(INSTALL_BIN)" "$(DESTDIR)$(BINDIR)/mtls-guard"
+	ln -sf mtls-guard "$(DESTDIR)$(BINDIR)/kubectl-mtls_guard"
+	"$(DESTDIR)$(BINDIR)/mtls-guard" --generate-completion-script bash > "$(DESTDIR)$(SHAREDIR)/bash-completion/completions/mtls-guard"
+	"$(DESTDIR)$(BINDIR)/mtls-guard" --generate-completion-script zsh > "$(DESTDIR)$(SHAREDIR)/zsh/site-functions/_mtls-guard"
+	"$(DESTDIR)$(BINDIR)/mtls-guard" --generate-completion-script fish > "$(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/mtls-guard.fish"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/mtls-guard" "$(DESTDIR)$(BINDIR)/kubectl-mtls_guard" \
+	  "$(DESTDIR)$(SHAREDIR)/bash-completion/completions/mtls-guard" \
+	  "$(DESTDIR)$(SHAREDIR)/zsh/site-functions/_mtls-guard" \
+	  "$(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/mtls-guard.fish"
 
 ## test: every test: Swift unit/integration tests, then end-to-end tests over real TLS.
 test: deps

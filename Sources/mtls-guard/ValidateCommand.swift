@@ -14,17 +14,24 @@ struct ValidateCommand: ParsableCommand {
     @Argument(help: "Files or directories (recursive: .yaml .yml .json); - reads stdin.")
     var paths: [String] = []
 
+    /// kubectl's spelling, so `kubectl mtls-guard validate -f dir/` reads like `kubectl apply -f dir/`.
+    @Option(name: [.customShort("f"), .customLong("filename")], help: "A file or directory, as kubectl's -f (repeatable); same as a PATH argument.")
+    var filenames: [String] = []
+
+    /// Positional paths and `-f` paths, in that order.
+    var inputs: [String] { paths + filenames }
+
     @Option(help: "text or json.")
     var output: OutputFormat = .text
 
     @OptionGroup var rules: RuleSettingsOptions
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("give at least one PATH (file, directory or - for stdin)") }
+        guard !inputs.isEmpty else { throw ValidationError("give at least one PATH or -f (file, directory or - for stdin)") }
     }
 
     func run() throws {
-        let report = ValidationReport(try loadManifests(paths), settings: rules.settings)
+        let report = ValidationReport(try loadManifests(inputs), settings: rules.settings)
         switch output {
         case .json: print(report.json())
         case .text: print(report.text(), terminator: "")
