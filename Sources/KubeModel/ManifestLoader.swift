@@ -6,10 +6,16 @@ public struct LoadedObject: Sendable {
     public let object: KubeObject
     /// `path#docN` (1-based document number), with `/items[i]` for members of a `List`; `-` is stdin.
     public let source: String
+    /// The file it was read from as given (`-` for stdin), for `file:line:col` and SARIF locations.
+    public let file: String?
+    /// Where its fields start in that file; nil when the text could not be indexed.
+    public let positions: SourcePositions?
 
-    public init(object: KubeObject, source: String) {
+    public init(object: KubeObject, source: String, file: String? = nil, positions: SourcePositions? = nil) {
         self.object = object
         self.source = source
+        self.file = file
+        self.positions = positions
     }
 }
 
@@ -59,7 +65,11 @@ public enum ManifestLoader {
     public static func load(data: Data, source: String) throws(ManifestError) -> [LoadedObject] {
         let (text, isJSON) = try readText(data, source: source)
         if isJSON {
-            return try objects(in: try decodeJSON(data, source: source), source: "\(source)#doc1")
+            let value = try decodeJSON(data, source: source)
+            // JSON is YAML too: Yams finds the positions the JSON parser does not keep. Best effort:
+            // text Yams cannot read only loses positions.
+            let positions = (try? Yams.compose(yaml: text)).map(SourcePositions.init(indexing:))
+            return try objects(in: value, source: "\(source)#doc1", file: source, positions: positions)
         }
         return try loadYAML(text, source: source)
     }
@@ -113,7 +123,8 @@ public enum ManifestLoader {
                 documentNumber += 1
                 let value = try jsonValue(node, source: "\(source)#doc\(documentNumber)")
                 if value.isNull { continue }  // `---` followed by nothing, or a comment-only document
-                objects += try self.objects(in: value, source: "\(source)#doc\(documentNumber)")
+                objects += try self.objects(in: value, source: "\(source)#doc\(documentNumber)", file: source,
+                                            positions: SourcePositions(indexing: node))
             }
             if let error = documents.error { throw error }
         } catch let error as ManifestError {
@@ -127,7 +138,9 @@ public enum ManifestLoader {
     }
 
     /// Flattens `List` objects; rejects documents that are not Kubernetes objects.
-    private static func objects(in value: JSONValue, source: String) throws(ManifestError) -> [LoadedObject] {
+    private static func objects(
+        in value: JSONValue, source: String, file: String? = nil, positions: SourcePositions? = nil
+    ) throws(ManifestError) -> [LoadedObject] {
         guard case .object = value else {
             throw ManifestError(source: source, reason: "not a Kubernetes object: expected a mapping, found \(value.typeName)")
         }
@@ -138,14 +151,14 @@ public enum ManifestLoader {
             }
             var objects: [LoadedObject] = []
             for (index, item) in items.enumerated() {
-                objects += try self.objects(in: item, source: "\(source)/items[\(index)]")
+                objects += try self.objects(in: item, source: "\(source)/items[\(index)]", file: file, positions: positions?.item(index))
             }
             return objects
         }
         guard let object = KubeObject(value) else {
             throw ManifestError(source: source, reason: "not a Kubernetes object: apiVersion and kind must be set as strings")
         }
-        return [LoadedObject(object: object, source: source)]
+        return [LoadedObject(object: object, source: source, file: file, positions: positions)]
     }
 
     /// The YAML node as JSON, resolving scalars with YAML 1.1 rules like kubectl's YAML reader.

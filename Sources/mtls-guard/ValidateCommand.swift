@@ -14,20 +14,34 @@ struct ValidateCommand: ParsableCommand {
     @Argument(help: "Files or directories (recursive: .yaml .yml .json); - reads stdin.")
     var paths: [String] = []
 
-    @Option(help: "text or json.")
-    var output: OutputFormat = .text
+    /// kubectl's spelling, so `kubectl mtls-guard validate -f dir/` reads like `kubectl apply -f dir/`.
+    @Option(name: [.customShort("f"), .customLong("filename")], help: "A file or directory, as kubectl's -f (repeatable); same as a PATH argument.")
+    var filenames: [String] = []
+
+    /// Positional paths and `-f` paths, in that order.
+    var inputs: [String] { paths + filenames }
+
+    /// validate's formats: the shared text and JSON, plus the two code-scanning formats.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, sarif, github
+    }
+
+    @Option(help: "text (file:line:col per finding), json, sarif (SARIF 2.1.0) or github (workflow commands).")
+    var output: Format = .text
 
     @OptionGroup var rules: RuleSettingsOptions
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("give at least one PATH (file, directory or - for stdin)") }
+        guard !inputs.isEmpty else { throw ValidationError("give at least one PATH or -f (file, directory or - for stdin)") }
     }
 
     func run() throws {
-        let report = ValidationReport(try loadManifests(paths), settings: rules.settings)
+        let report = ValidationReport(try loadManifests(inputs), settings: rules.settings)
         switch output {
         case .json: print(report.json())
         case .text: print(report.text(), terminator: "")
+        case .sarif: print(SARIFLog(report).json())
+        case .github: print(report.githubAnnotations(), terminator: "")
         }
         if report.summary.denied > 0 { throw ExitCode(1) }
     }
@@ -43,6 +57,18 @@ struct ValidationReport: Encodable {
         var name: String
         var source: String
         var findings: [ReportedFinding]
+        /// Not in the JSON contract: the file (as given) and, per finding, where its field starts.
+        var file: String? = nil
+        var positions: [SourcePositions.Position?] = []
+
+        /// `namespace/name`, or `name` for cluster-scoped kinds.
+        var displayName: String { namespace.map { "\($0)/\(name)" } ?? name }
+
+        /// `file:line:col` of finding `index` when known, else the object's `source`.
+        func location(of index: Int) -> String {
+            guard let file, file != "-", index < positions.count, let position = positions[index] else { return source }
+            return "\(file):\(position.line):\(position.column)"
+        }
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -87,7 +113,9 @@ struct ValidationReport: Encodable {
             let evaluation = RuleEngine.evaluate(input, snapshot: snapshot, settings: settings)
             return Result(apiVersion: object.apiVersion, kind: object.kind, namespace: namespace, name: object.name,
                           source: item.source,
-                          findings: evaluation.findings.map(ReportedFinding.init))
+                          findings: evaluation.findings.map(ReportedFinding.init),
+                          file: item.file,
+                          positions: evaluation.findings.map { item.positions?.position(of: $0.field.description) })
         }
         let denied = results.filter { $0.findings.contains { $0.severity == "deny" } }.count
         let warned = results.filter { r in
@@ -98,13 +126,14 @@ struct ValidationReport: Encodable {
 
     func json() -> String { (try? prettyJSON()) ?? "{}" }
 
-    /// `source: Kind namespace/name: field: message (rule) [severity]` per finding, then a summary line.
+    /// `file:line:col: Kind namespace/name: field: message (rule) [severity]` per finding (the object's
+    /// `source` where no position is known, as for stdin), then a summary line.
     func text() -> String {
         var out = ""
         for result in results {
-            let name = result.namespace.map { "\($0)/\(result.name)" } ?? result.name
-            for finding in result.findings {
-                out += "\(result.source): \(result.kind) \(name): \(finding.field): \(finding.message) (\(finding.rule)) [\(finding.severity)]\n"
+            let name = result.displayName
+            for (index, finding) in result.findings.enumerated() {
+                out += "\(result.location(of: index)): \(result.kind) \(name): \(finding.field): \(finding.message) (\(finding.rule)) [\(finding.severity)]\n"
             }
         }
         out += "\(summary.objects) objects, \(summary.denied) denied, \(summary.warned) warned\n"

@@ -44,7 +44,8 @@ struct ValidateCommandTests {
     @Test func denyFindingsExitOneWithTextLines() throws {
         let run = try Self.run(["\(Self.fixtures)/bad/policy.yaml"])
         #expect(run.status == 1)
-        #expect(run.stdout.contains("\(Self.fixtures)/bad/policy.yaml#doc1: Policy cafe/unquoted: spec.ingressMTLS.verifyClient: Invalid value: true"))
+        // file:line:col of the offending field, as editors and CI logs link it
+        #expect(run.stdout.contains("\(Self.fixtures)/bad/policy.yaml:9:5: Policy cafe/unquoted: spec.ingressMTLS.verifyClient: Invalid value: true"), "\(run.stdout)")
         #expect(run.stdout.contains("(ingress-mtls/verify-client) [deny]"))
     }
 
@@ -68,6 +69,35 @@ struct ValidateCommandTests {
         let findings = try #require(policy["findings"] as? [[String: String]])
         #expect(findings.contains { $0["rule"] == "ingress-mtls/verify-client" && $0["severity"] == "deny" && $0["field"] == "spec.ingressMTLS.verifyClient" })
         #expect(findings.allSatisfy { Set($0.keys) == ["rule", "severity", "field", "message"] })
+    }
+
+    @Test func githubWorkflowCommands() throws {
+        let run = try Self.run(["--output", "github", "\(Self.fixtures)/bad/policy.yaml"])
+        #expect(run.status == 1)
+        let file = "\(Self.fixtures)/bad/policy.yaml".replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+        #expect(run.stdout.contains("::error file=\(file),line=9,col=5,title=ingress-mtls/verify-client::Policy cafe/unquoted: spec.ingressMTLS.verifyClient: "), "\(run.stdout)")
+        #expect(run.stdout.hasSuffix("1 objects, 1 denied, 0 warned\n"))
+    }
+
+    @Test func sarifHasRulesResultsAndLocations() throws {
+        let run = try Self.run(["--output", "sarif", "\(Self.fixtures)/good", "\(Self.fixtures)/bad"])
+        #expect(run.status == 1)
+        let log = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(log["version"] as? String == "2.1.0")
+        let sarifRun = try #require((log["runs"] as? [[String: Any]])?.first)
+        let driver = try #require((sarifRun["tool"] as? [String: Any])?["driver"] as? [String: Any])
+        let rules = try #require(driver["rules"] as? [[String: Any]])
+        #expect(rules.contains { $0["id"] as? String == "ingress-mtls/verify-client" })
+        let results = try #require(sarifRun["results"] as? [[String: Any]])
+        let verify = try #require(results.first { $0["ruleId"] as? String == "ingress-mtls/verify-client" })
+        #expect(verify["level"] as? String == "error")
+        let index = try #require(verify["ruleIndex"] as? Int)
+        #expect(rules[index]["id"] as? String == "ingress-mtls/verify-client")
+        let physical = try #require(((verify["locations"] as? [[String: Any]])?.first)?["physicalLocation"] as? [String: Any])
+        #expect((physical["artifactLocation"] as? [String: Any])?["uri"] as? String == "file://\(Self.fixtures)/bad/policy.yaml")
+        let region = try #require(physical["region"] as? [String: Int])
+        #expect(region == ["startLine": 9, "startColumn": 5])
+        #expect(results.contains { $0["level"] as? String == "warning" })  // the good directory's two warnings
     }
 
     @Test func stdinDash() throws {
