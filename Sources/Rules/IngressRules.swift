@@ -79,7 +79,7 @@ public enum IngressRules {
     }
 
     static func serviceList(_ value: String) -> [String] {
-        value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        value.split(separator: ",", omittingEmptySubsequences: false).map { PolicyAnnotation.trimmed($0) }
     }
 
     static func mergeableFindings(_ type: String, ingress: IngressView) -> [Finding] {

@@ -66,8 +66,13 @@ struct StateContext {
 
     /// Deny findings of `SecretRules` that make a Secret unusable as `requiredType`.
     static func contentFailures(_ secret: SecretView, requiredType: String, settings: Settings) -> [Finding] {
+        contentFailures(SecretRules.contentFindings(secret, root: FieldPath("data"), settings: settings), requiredType: requiredType)
+    }
+
+    /// The same, from content findings already computed (rooted at `data`).
+    static func contentFailures(_ contentFindings: [Finding], requiredType: String) -> [Finding] {
         let relevant: Set<RuleID> = requiredType == SecretView.caType ? ["secret/ca", "secret/ca-crl"] : ["secret/tls"]
-        return SecretRules.contentFindings(secret, root: FieldPath("data"), settings: settings)
+        return contentFindings
             .filter { $0.severity == .deny && relevant.contains($0.rule) }
             .sortedForOutput()
     }
@@ -79,18 +84,16 @@ struct StateContext {
 }
 
 extension Settings {
-    /// RULES.md §9: an Ingress with another class is never checked; one with no class is.
-    func checksIngress(_ ingress: IngressView) -> Bool {
-        guard let ingressClass = ingress.ingressClass else { return true }
-        return ingressClasses.contains(ingressClass)
-    }
-
     /// §9 for any object: Ingresses by class name or legacy annotation; NIC custom resources
     /// (Policy, VirtualServer, VirtualServerRoute) by `spec.ingressClassName`. Anything else is checked.
     func checks(_ object: KubeObject) -> Bool {
         switch ResourceKind(object) {
         case .ingress?:
-            return checksIngress(IngressView(object))
+            // What `IngressView.ingressClass` reads, without building the whole view a second time.
+            guard let ingressClass = object.raw["spec"]?["ingressClassName"]?.stringValue
+                ?? object.metadata.annotations[IngressView.classAnnotation]
+            else { return true }
+            return ingressClasses.contains(ingressClass)
         case .policy?, .virtualServer?, .virtualServerRoute?:
             guard let ingressClass = object.raw["spec"]?["ingressClassName"]?.stringValue else { return true }
             return ingressClasses.contains(ingressClass)
