@@ -28,7 +28,7 @@ top() { # callgrind.out label count
   echo "== $2: $total instructions in all, $(awk -v t="$total" -v n="$3" 'BEGIN { printf "%.0f", t / n }') per request"
   callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
     awk '/^-+$/ {sep++; next} sep >= 3 && NF > 1 && $1 ~ /^[0-9,]+$/' | head -"${TOP:-40}" |
-    swift demangle --simplified | sed -E 's/ \[[^]]*\]$//' | cut -c1-200
+    swift demangle --simplified | sed -E 's/ \[[^]]*\]$//' | cut -c1-200 || true  # head closes the pipe early
 }
 
 # valgrind 3.19 cannot read the DWARF 5 the Swift toolchain emits: profile copies without it (the
