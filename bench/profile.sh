@@ -3,15 +3,14 @@
 # of the two hot paths, release build:
 #   engine: decode + review + encode of bench/webhook's Ingress review, N times in-process
 #           (and the CA Secret UPDATE with the Secret in use);
-#   serve:  the server under valgrind, REQUESTS Deployment reviews over keep-alive TLS from curl.
+#   serve:  the server sampled by perf under wrk load (Deployment reviews, 16 connections).
 # Prints the top functions by inclusive instructions per profile (demangled), and instructions
-# per request. Usage: bench/profile.sh [engine-iterations] [serve-requests]
+# per request. Usage: bench/profile.sh [engine-iterations]
 # ENGINE_BENCH_BIN / MTLS_GUARD_BIN: profile other builds (no build then); PROFILE_DIR keeps the output.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 iterations=${1:-2000}
-requests=${2:-2000}
 command -v valgrind >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq valgrind >/dev/null; } || true
 command -v valgrind >/dev/null || { echo "error: valgrind is required (apt-get install valgrind)" >&2; exit 1; }
 [ -n "${ENGINE_BENCH_BIN:-}" ] || swift build -c release --product mtls-guard-engine-bench >/dev/null
@@ -48,27 +47,28 @@ valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/secret.out"
   "$bench" profile $((iterations / 10)) secret-update >/dev/null 2>&1
 TOP=25 top "$out/secret.out" "engine, CA Secret UPDATE (Secret in use) x $((iterations / 10))" $((iterations / 10))
 
-# serve: one keep-alive connection (curl reuses it across --next), after a warm-up.
+# serve: valgrind 3.19 crashes in libdispatch's thread start-up, so the server is sampled with
+# perf (cycles, call graphs) while wrk sends Deployment reviews on 16 keep-alive connections.
 port=18463
-valgrind --tool=callgrind --callgrind-out-file="$out/serve.out" "$bin" serve --host 127.0.0.1 --port $port \
-  --metrics-port 0 --certs-dir "$out/certs" --state examples/good --shutdown-delay 0 --log-level warning \
-  >"$out/serve.log" 2>&1 &
+"$bin" serve --host 127.0.0.1 --port $port --metrics-port 0 --certs-dir "$out/certs" --state examples/good \
+  --shutdown-delay 0 --log-level warning >"$out/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-until curl -skf -o /dev/null https://127.0.0.1:$port/healthz; do sleep 0.2; done
-post() { # count: POSTs over one keep-alive connection (curl reuses it across --next)
-  local args=()
-  for _ in $(seq 1 "$1"); do
-    args+=(--next -sk -o /dev/null -H 'Content-Type: application/json' --data-binary "@$out/bodies/deployment.json" "https://127.0.0.1:$port/validate")
-  done
-  curl "${args[@]:1}"
-}
-post 50                       # warm-up: first-use costs (metric handles, caches) are not per request
-callgrind_control -z $pid >/dev/null
-post "$requests"
-callgrind_control -d $pid >/dev/null
+until curl -skf -o /dev/null https://127.0.0.1:$port/healthz; do sleep 0.1; done
+if command -v perf >/dev/null && perf record -o "$out/perf-probe.data" -p $pid -- sleep 0.1 >/dev/null 2>&1; then
+  perf record -F 999 -g -o "$out/serve.perf" -p $pid -- sleep "${SERVE_SECONDS:-8}" >/dev/null 2>&1 &
+  recorder=$!
+  BODY_FILE=$out/bodies/deployment.json CLOSE=0 DELAY_MS=0 wrk -t1 -c16 -d"${SERVE_SECONDS:-8}s" \
+    -s bench/webhook/post.lua "https://127.0.0.1:$port/validate?timeout=10s" | grep Requests/sec
+  wait $recorder || true
+  echo "== serve, Deployment reviews, 16 keep-alive connections: cycles by library"
+  perf report -i "$out/serve.perf" --no-children --sort dso --stdio -g none 2>/dev/null | grep '%' | grep -v '^#' | head -12 || true
+  echo "== serve: top functions by inclusive cycles"
+  perf report -i "$out/serve.perf" --children --sort symbol --stdio -g none 2>/dev/null | grep '%' | grep -v '^#' |
+    head -"${TOP:-45}" | swift demangle --simplified | cut -c1-160 || true
+else
+  echo "(perf cannot sample here: serve not profiled)"
+fi
 kill -INT $pid
 wait $pid || true
-serve_out=$(ls -t "$out"/serve.out.* 2>/dev/null | head -1)
-TOP=50 top "${serve_out:-$out/serve.out}" "serve, Deployment review x $requests over one keep-alive connection" "$requests"
-echo "profiles kept in $out (callgrind_annotate / kcachegrind)"
+echo "profiles kept in $out (callgrind_annotate, kcachegrind, perf report)"

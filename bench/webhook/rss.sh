@@ -3,6 +3,7 @@
 # loopback TLS until TOTAL requests (default 1,000,000) or MAX_SECONDS (default 300) have passed,
 # sampling RSS after each CHUNK-second wrk run. Prints idle RSS, RSS at the sample nearest 100,000
 # requests, at the end, the difference (the aim: flat, within 2 MB) and the peak (VmHWM).
+# Requests carry ?timeout=10s, as the API server sends them (timeoutSeconds, default 10).
 # Usage: bench/webhook/rss.sh        MTLS_GUARD_BIN=... TOTAL=... MAX_SECONDS=... CHUNK=...
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,7 +38,7 @@ at_100k=
 printf '%12s %10s\n' requests rss_mb
 while [ "$done_requests" -lt "$total" ] && [ $(( $(date +%s) - start )) -lt "$max_seconds" ]; do
   n=$(BODY_FILE=$out/bodies/deployment.json CLOSE=0 DELAY_MS=0 wrk -t1 -c"$connections" -d"${chunk}s" \
-        -s bench/webhook/post.lua https://127.0.0.1:18453/validate 2>&1 | awk '/requests in/ {print $1}')
+        -s bench/webhook/post.lua "https://127.0.0.1:18453/validate?timeout=10s" 2>&1 | awk '/requests in/ {print $1}')
   done_requests=$((done_requests + ${n:-0}))
   now=$(rss)
   printf '%12d %10s\n' "$done_requests" "$now"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks mtls-guard's /validate against nginx serving a static AdmissionReview over TLS (the
 # ceiling), in the same run, on loopback. Needs: nginx-light, wrk (installed if missing, as root).
+# Requests carry ?timeout=10s, as the API server sends them (timeoutSeconds, default 10).
 # Each pair (ours, nginx) runs RUNS times (default 3), alternating, and the ratio of each pair is
 # reported as median (min-max).
 # Usage: bench/webhook/run.sh [seconds-per-run]     MTLS_GUARD_BIN=... to measure another build
@@ -79,7 +80,7 @@ for body in ingress deployment secret; do
     transport=$([ $close = 1 ] && echo new-conn || echo keep-alive)
     results=()
     for _ in $(seq 1 "$runs"); do
-      read -r ours p50 p99 <<<"$(run https://127.0.0.1:18443/validate "$out/bodies/$body.json" $close 0 16)"
+      read -r ours p50 p99 <<<"$(run "https://127.0.0.1:18443/validate?timeout=10s" "$out/bodies/$body.json" $close 0 16)"
       read -r theirs _ _ <<<"$(run https://127.0.0.1:18444/validate "$out/bodies/$body.json" $close 0 16)"
       results+=("$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') $ours $theirs $p50 $p99")
     done
@@ -94,7 +95,7 @@ max_rps=$(awk '$1 == "ingress" && $2 == "keep-alive" { print $3 }' "$out/table")
 
 # Latency at half the maximum keep-alive rate: 16 connections, each pausing to offer max/2 in all.
 delay=$(awk -v m="$max_rps" 'BEGIN { d = 16 * 1000 / (m / 2); printf "%d", (d < 1 ? 1 : d) }')
-read -r half p50 p99 <<<"$(run https://127.0.0.1:18443/validate "$out/bodies/ingress.json" 0 "$delay" 16)"
+read -r half p50 p99 <<<"$(run "https://127.0.0.1:18443/validate?timeout=10s" "$out/bodies/ingress.json" 0 "$delay" 16)"
 echo "ingress at ~half load (offered $((max_rps / 2))/s, achieved $half/s): p50 ${p50} ms, p99 ${p99} ms"
 echo "peak RSS: $(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$pid/status)"
 echo "start to ready: ${ready_ms} ms"
