@@ -9,7 +9,7 @@ DEBUG_BIN    := .build/debug/mtls-guard
 APT_PACKAGES := libssl-dev pkg-config openssl curl
 
 .PHONY: all deps build release test test-swift test-e2e test-asan demo clean \
-        bench-tls bench-webhook bench-engine examples-certs
+        bench-tls bench-webhook bench-engine bench-profile bench-rss examples-certs
 
 all: build
 
@@ -69,6 +69,14 @@ bench-webhook: release
 
 bench-engine: release
 	bash bench/engine/run.sh
+
+## bench-profile: callgrind instruction profiles of decode/review/encode, perf of serve (bench/PROFILE.md).
+bench-profile: release
+	bash bench/profile.sh
+
+## bench-rss: serve's resident memory over up to 1,000,000 reviews (bounded in time).
+bench-rss: release
+	bash bench/webhook/rss.sh
 
 clean:
 	rm -rf .build .build-asan
