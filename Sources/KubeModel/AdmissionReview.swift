@@ -166,10 +166,19 @@ extension AdmissionReview {
     ///
     /// Parses with `JSONParser` and reads the request by hand: this is the webhook's hot path, and
     /// the messages name the offending field the way the API server's own errors do.
+    /// `metadata.managedFields` of the objects is not kept (`JSONParser.Retention.admissionReview`).
     public static func decodeRequest(from data: Data) throws(AdmissionReviewDecodingError) -> AdmissionRequest {
+        let result: Result<AdmissionRequest, AdmissionReviewDecodingError> = data.withUnsafeBytes { raw in
+            Result { () throws(AdmissionReviewDecodingError) in try decodeRequest(bytes: raw) }
+        }
+        return try result.get()
+    }
+
+    /// `decodeRequest(from:)` on memory the caller owns, such as a NIO `ByteBuffer`'s readable bytes.
+    public static func decodeRequest(bytes: UnsafeRawBufferPointer) throws(AdmissionReviewDecodingError) -> AdmissionRequest {
         let root: JSONValue
         do {
-            root = try JSONParser.parse(data)
+            root = try JSONParser.parse(bytes: bytes, retaining: .admissionReview)
         } catch {
             throw AdmissionReviewDecodingError("malformed AdmissionReview: not valid JSON (\(error))")
         }

@@ -113,10 +113,14 @@ public enum DeleteRules {
     }
 
     /// secret/in-use-update: the new content fails `secret/ca` or `secret/tls` for a use that needs it.
-    public static func secretUpdateFindings(_ secret: KubeObject, snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
+    /// - Parameter contentFindings: `SecretRules.contentFindings` of `secret` rooted at `data`, when the
+    ///   caller has them already; computed here otherwise.
+    public static func secretUpdateFindings(_ secret: KubeObject, contentFindings: [Finding]? = nil,
+                                            snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
         let uses = secretUses(secret, snapshot: snapshot, settings: settings)
         guard !uses.isEmpty else { return [] }
         let view = SecretView(secret)
+        let content = contentFindings ?? SecretRules.contentFindings(view, root: FieldPath("data"), settings: settings)
         var findings: [Finding] = []
         for requiredType in [SecretView.caType, SecretView.tlsType] {
             let needing = uses.filter { $0.requiredType == requiredType }
@@ -125,7 +129,7 @@ public enum DeleteRules {
             if view.type != requiredType {
                 findings.append(Finding(rule: "secret/in-use-update", severity: .deny, field: FieldPath("type"),
                     message: FieldError.invalid(view.type, "\(users) need type \(FieldError.quote(requiredType)): NIC would serve 500 there; keep the type")))
-            } else if let failure = StateContext.contentFailures(view, requiredType: requiredType, settings: settings).first {
+            } else if let failure = StateContext.contentFailures(content, requiredType: requiredType).first {
                 findings.append(Finding(rule: "secret/in-use-update", severity: .deny, field: failure.field,
                     message: "Forbidden: the new content fails \(failure.rule) (\(failure.message)) while \(users) use this Secret: NIC would serve 500 there"))
             }

@@ -39,10 +39,20 @@ enum PolicyAnnotation {
         }
     }
 
+    /// `trimmingCharacters(in: .whitespacesAndNewlines)`, skipped when both ends are printable
+    /// ASCII (nothing to trim): the Foundation call bridged through NSString on every item.
+    static func trimmed(_ raw: Substring) -> String {
+        if let first = raw.utf8.first, let last = raw.utf8.last,
+           (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return String(raw)
+        }
+        return raw.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Splits at commas and trims whitespace (spaces, tabs, newlines) around every item, as NIC does.
     static func parse(_ value: String) -> [Item] {
         value.split(separator: ",", omittingEmptySubsequences: false).enumerated().map { index, raw in
-            let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = trimmed(raw)
             if let slash = text.firstIndex(of: "/") {
                 return Item(text: text, position: index + 1, namespace: String(text[..<slash]),
                             name: String(text[text.index(after: slash)...]))

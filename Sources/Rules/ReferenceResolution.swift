@@ -82,8 +82,13 @@ struct StateContext {
 
     /// Deny findings of `SecretRules` that make a Secret unusable as `requiredType`.
     static func contentFailures(_ secret: SecretView, requiredType: String, settings: Settings) -> [Finding] {
+        contentFailures(SecretRules.contentFindings(secret, root: FieldPath("data"), settings: settings), requiredType: requiredType)
+    }
+
+    /// The same, from content findings already computed (rooted at `data`).
+    static func contentFailures(_ contentFindings: [Finding], requiredType: String) -> [Finding] {
         let relevant: Set<RuleID> = requiredType == SecretView.caType ? ["secret/ca", "secret/ca-crl"] : ["secret/tls"]
-        return SecretRules.contentFindings(secret, root: FieldPath("data"), settings: settings)
+        return contentFindings
             .filter { $0.severity == .deny && relevant.contains($0.rule) }
             .sortedForOutput()
     }

@@ -95,9 +95,14 @@ public enum RuleEngine {
             withState(VirtualServerRules.stateRuleIDs) { VirtualServerRules.referenceFindings(view, snapshot: $0, settings: settings) }
 
         case (.secret, .create), (.secret, .update):
-            findings += SecretRules.contentFindings(SecretView(object), root: FieldPath("data"), settings: settings)
+            // Computed once: secret/in-use-update judges the same content, and certificate parsing
+            // (OpenSSL's decoder) is most of the cost of a CA Secret review.
+            let content = SecretRules.contentFindings(SecretView(object), root: FieldPath("data"), settings: settings)
+            findings += content
             if input.operation == .update {
-                withState(["secret/in-use-update"]) { DeleteRules.secretUpdateFindings(object, snapshot: $0, settings: settings) }
+                withState(["secret/in-use-update"]) {
+                    DeleteRules.secretUpdateFindings(object, contentFindings: content, snapshot: $0, settings: settings)
+                }
             }
         case (.secret, .delete):
             withState(["secret/in-use-delete"]) { DeleteRules.secretDeleteFindings(object, snapshot: $0, settings: settings) }

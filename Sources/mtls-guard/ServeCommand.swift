@@ -61,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        MallocArenas.limitUnlessConfigured()
         let logLevel = self.logLevel
         LoggingSystem.bootstrap { label in
             var handler = JSONLogHandler(label: label)

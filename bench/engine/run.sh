@@ -1,17 +1,51 @@
 #!/usr/bin/env bash
 # Engine benchmarks (release build):
-#  1. reviews/s of a typical Ingress AdmissionReview against snapshots of 300 and 30,000 objects
-#     (10,000 each of Policies, Secrets, Ingresses), with JSON parsing of the body as reference;
+#  1. reviews/s of bench/webhook's 3 KB Ingress AdmissionReview against snapshots of 300 and 30,000
+#     objects (10,000 each of Policies, Secrets, Ingresses); reference: Python's orjson.loads of the
+#     same file (a C-accelerated parser), in the same run; three runs, ratio of each, spread;
 #  2. `mtls-guard validate` over 5,000 generated manifests: wall time and peak RSS, against
 #     PyYAML loading the same files (reference, same machine, same run).
+# Usage: bench/engine/run.sh [iterations] [runs]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+iterations=${1:-20000}
+runs=${2:-3}
+python3 -c 'import orjson' 2>/dev/null || { echo "==> installing orjson (pip), the reference parser"; python3 -m pip install -q orjson; } ||
+  { echo "error: the engine benchmark needs orjson as its reference: pip install orjson" >&2; exit 1; }
 swift build -c release --product mtls-guard-engine-bench >/dev/null
-.build/release/mtls-guard-engine-bench "${1:-20000}"
+bench=${ENGINE_BENCH_BIN:-.build/release/mtls-guard-engine-bench}
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+python3 bench/webhook/make_bodies.py "$out/bodies" >/dev/null
+body=$out/bodies/ingress.json
+
+ratios=()
+for run in $(seq 1 "$runs"); do
+  echo "== run $run of $runs"
+  ENGINE_BENCH_BODY=$body "$bench" "$iterations" | tee "$out/engine-$run.txt"
+  python3 - "$body" "$iterations" <<'PY' | tee "$out/orjson-$run.txt"
+import json, sys, time
+import orjson
+body, n = open(sys.argv[1], "rb").read(), int(sys.argv[2])
+for name, loads in (("orjson.loads", orjson.loads), ("json.loads", json.loads)):
+    for _ in range(min(n, 2000)):
+        loads(body)
+    start = time.perf_counter()
+    for _ in range(n):
+        loads(body)
+    print(f"reference: {name} of the same body{'':25s} {n / (time.perf_counter() - start):10.0f} /s")
+PY
+  ours=$(awk '/decode \+ review \+ encode \(300 objects\)/ {print $(NF-1); exit}' "$out/engine-$run.txt")
+  ref=$(awk '/orjson.loads/ {print $(NF-1)}' "$out/orjson-$run.txt")
+  ratio=$(awk -v a="$ours" -v b="$ref" 'BEGIN { printf "%.3f", a / b }')
+  ratios+=("$ratio")
+  echo "ratio decode+review+encode / orjson.loads (run $run): $ratio"
+done
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+  printf "ratio decode+review+encode / orjson.loads over %d runs: median %.3f (min %.3f, max %.3f)\n", NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
+
 python3 bench/engine/make_manifests.py "$out/manifests" 5000
 echo
 measure() { /usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -1; }

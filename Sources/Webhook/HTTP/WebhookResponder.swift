@@ -72,7 +72,7 @@ public struct WebhookResponder: HTTPResponder {
             }
             let admission: AdmissionRequest
             do {
-                admission = try AdmissionReview.decodeRequest(from: Data(buffer: body, byteTransferStrategy: .noCopy))
+                admission = try AdmissionReview.decodeRequest(from: body)
             } catch {
                 metrics.recordRejected(status: 400)
                 return Response(status: .badRequest, headers: [.contentType: "application/json"],
@@ -83,7 +83,7 @@ public struct WebhookResponder: HTTPResponder {
             metrics.recordReview(request: admission, mode: reviewer.mode, outcome: outcome, duration: elapsed)
             auditLog.record(request: admission, mode: reviewer.mode, outcome: outcome)
             return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(data: AdmissionWire.responseBody(outcome.response))))
+                            body: .init(byteBuffer: AdmissionWire.responseBuffer(outcome.response)))
         } catch is NIOTooManyBytesError {
             metrics.recordRejected(status: 413)
             return Self.closing(Self.status(.contentTooLarge, "request body exceeds the limit of \(Self.maxBodySize) bytes"))
@@ -190,7 +190,14 @@ public enum AdmissionWire {
 
     /// The AdmissionReview answering a review.
     public static func responseBody(_ response: AdmissionResponse) -> Data {
-        encode(AdmissionReview(response: response))
+        Data(buffer: responseBuffer(response), byteTransferStrategy: .noCopy)
+    }
+
+    /// `responseBody` written straight into a `ByteBuffer` (`AdmissionResponseWriter`).
+    static func responseBuffer(_ response: AdmissionResponse) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: 512)
+        AdmissionResponseWriter.write(response, into: &buffer)
+        return buffer
     }
 
     /// The `Status` sent with HTTP 400 for a review that cannot be used.

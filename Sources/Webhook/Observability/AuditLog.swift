@@ -4,14 +4,46 @@ import Rules
 
 /// Writes one JSON line per review that has findings, in every mode: the record an audit-mode
 /// rollout is judged by. Holds no object content: Secret data never reaches the log.
+///
+/// The request only queues what the line needs; an `AuditWriter` thread formats and writes it,
+/// so a slow or blocked stderr never holds up an answer. The queue is bounded: when it is full a
+/// line is dropped, counted in `mtls_guard_audit_lines_dropped_total`, and reported in a log line
+/// of its own once the writer catches up, so no line is ever lost without a trace.
 public struct AuditLog: Sendable {
-    let logger: Logger
+    /// Lines waiting at most; ~1 KB each, so the queue stays under a few MB.
+    public static let defaultCapacity = 1024
 
-    public init(logger: Logger) { self.logger = logger }
+    let writer: AuditWriter
+
+    /// - Parameter dropped: called on the request path with the number of lines just dropped.
+    public init(logger: Logger, capacity: Int = AuditLog.defaultCapacity,
+                dropped: @escaping @Sendable (Int) -> Void = { _ in }) {
+        writer = AuditWriter(logger: logger, capacity: capacity, dropped: dropped)
+    }
 
     public func record(request: AdmissionRequest, mode: ReviewMode, outcome: AdmissionReviewer.Outcome) {
         guard !outcome.evaluation.findings.isEmpty else { return }
-        let findings: [Logger.Metadata.Value] = outcome.evaluation.findings.map {
+        writer.enqueue(AuditEntry(
+            uid: request.uid, kind: request.kind.kind, namespace: request.namespace ?? "", name: request.name ?? "",
+            operation: request.operation.rawValue, user: request.userInfo.username ?? "", dryRun: request.dryRun ?? false,
+            mode: mode, decision: outcome.decision, allowed: outcome.response.allowed, evaluation: outcome.evaluation))
+    }
+
+    /// Blocks until every queued line is written (shutdown, tests).
+    public func flush() { writer.flush() }
+}
+
+/// What one audit line says, captured on the request path without formatting anything.
+struct AuditEntry: Sendable {
+    var uid, kind, namespace, name, operation, user: String
+    var dryRun: Bool
+    var mode: ReviewMode
+    var decision: ReviewDecision
+    var allowed: Bool
+    var evaluation: Evaluation
+
+    func write(to logger: Logger) {
+        let findings: [Logger.Metadata.Value] = evaluation.findings.map {
             .dictionary([
                 "rule": .string($0.rule.rawValue), "severity": .string($0.severity.rawValue),
                 "field": .string($0.field.description), "message": .string($0.message),
@@ -19,18 +51,18 @@ public struct AuditLog: Sendable {
         }
         logger.info("admission review", metadata: [
             "audit": "true",
-            "uid": .string(request.uid),
-            "kind": .string(request.kind.kind),
-            "namespace": .string(request.namespace ?? ""),
-            "name": .string(request.name ?? ""),
-            "operation": .string(request.operation.rawValue),
-            "user": .string(request.userInfo.username ?? ""),
-            "dryRun": .string((request.dryRun ?? false) ? "true" : "false"),
+            "uid": .string(uid),
+            "kind": .string(kind),
+            "namespace": .string(namespace),
+            "name": .string(name),
+            "operation": .string(operation),
+            "user": .string(user),
+            "dryRun": .string(dryRun ? "true" : "false"),
             "mode": .string(mode.rawValue),
-            "decision": .string(outcome.decision.rawValue),
-            "allowed": .string(outcome.response.allowed ? "true" : "false"),
+            "decision": .string(decision.rawValue),
+            "allowed": .string(allowed ? "true" : "false"),
             "findings": .array(findings),
-            "skippedStateRules": .array(outcome.evaluation.skippedStateRules.map { .string($0.rawValue) }),
+            "skippedStateRules": .array(evaluation.skippedStateRules.map { .string($0.rawValue) }),
         ])
     }
 }

@@ -27,29 +27,101 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        var object: [String: Any] = [:]
-        for (key, value) in merged { object[key] = Self.jsonObject(value) }
-        object["ts"] = Self.timestamp()
-        object["level"] = event.level.rawValue
-        object["logger"] = label
-        object["msg"] = event.message.description
-        if let error = event.error { object["error"] = String(describing: error) }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        else { return }
-        output.write(data)
+        // The fixed members win over metadata of the same name, as they always have.
+        merged.removeValue(forKey: "ts")
+        merged.removeValue(forKey: "level")
+        merged.removeValue(forKey: "logger")
+        merged.removeValue(forKey: "msg")
+        var members: [(String, Member)] = merged.map { ($0.key, .metadata($0.value)) }
+        members.append(("ts", .text(Self.timestamp())))
+        members.append(("level", .text(event.level.rawValue)))
+        members.append(("logger", .text(label)))
+        members.append(("msg", .text(event.message.description)))
+        if let error = event.error {
+            members.removeAll { $0.0 == "error" }
+            members.append(("error", .text(String(describing: error))))
+        }
+        // Written by hand, keys sorted: JSONSerialization through `[String: Any]` cost more than
+        // the review the line describes.
+        var line: [UInt8] = []
+        line.reserveCapacity(512)
+        line.append(UInt8(ascii: "{"))
+        for (position, (key, member)) in members.sorted(by: { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }).enumerated() {
+            if position > 0 { line.append(UInt8(ascii: ",")) }
+            Self.appendString(key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            switch member {
+            case .text(let text): Self.appendString(text, to: &line)
+            case .metadata(let value): Self.appendValue(value, to: &line)
+            }
+        }
+        line.append(UInt8(ascii: "}"))
+        line.append(0x0A)
+        output.write(line)
     }
 
-    static func jsonObject(_ value: Logger.Metadata.Value) -> Any {
+    private enum Member {
+        case text(String)
+        case metadata(Logger.Metadata.Value)
+    }
+
+    static func appendValue(_ value: Logger.Metadata.Value, to line: inout [UInt8]) {
         switch value {
-        case .string(let s): return s
-        case .stringConvertible(let c): return c.description
-        case .array(let a): return a.map(jsonObject)
-        case .dictionary(let d): return d.mapValues(jsonObject)
+        case .string(let s): appendString(s, to: &line)
+        case .stringConvertible(let c): appendString(c.description, to: &line)
+        case .array(let elements):
+            line.append(UInt8(ascii: "["))
+            for (position, element) in elements.enumerated() {
+                if position > 0 { line.append(UInt8(ascii: ",")) }
+                appendValue(element, to: &line)
+            }
+            line.append(UInt8(ascii: "]"))
+        case .dictionary(let dictionary):
+            line.append(UInt8(ascii: "{"))
+            for (position, key) in dictionary.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+                if position > 0 { line.append(UInt8(ascii: ",")) }
+                appendString(key, to: &line)
+                line.append(UInt8(ascii: ":"))
+                if let element = dictionary[key] { appendValue(element, to: &line) }
+            }
+            line.append(UInt8(ascii: "}"))
         }
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// A JSON string: `"`, `\` and control characters escaped, the rest as UTF-8.
+    static func appendString(_ string: String, to line: inout [UInt8]) {
+        line.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): line.append(UInt8(ascii: "\\")); line.append(byte)
+            case 0x0A: line.append(UInt8(ascii: "\\")); line.append(UInt8(ascii: "n"))
+            case 0x0D: line.append(UInt8(ascii: "\\")); line.append(UInt8(ascii: "r"))
+            case 0x09: line.append(UInt8(ascii: "\\")); line.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                line.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                         hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]])
+            default: line.append(byte)
+            }
+        }
+        line.append(UInt8(ascii: "\""))
+    }
+
+    /// `2026-11-23T14:51:00.123Z` (UTC, milliseconds), from the C library: `Date.formatted` cost
+    /// microseconds per line.
     static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
     }
 }
 
@@ -63,9 +135,8 @@ public final class JSONLineOutput: Sendable {
 
     public init(fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
 
-    func write(_ line: Data) {
-        var bytes = line
-        bytes.append(0x0A)
+    /// Writes `bytes`, which end with the newline.
+    func write(_ bytes: [UInt8]) {
         lock.withLock {
             bytes.withUnsafeBytes { buffer in
                 var offset = 0

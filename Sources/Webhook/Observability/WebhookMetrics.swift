@@ -25,6 +25,7 @@ public final class WebhookMetrics: Sendable {
     private let reportedReloads = NIOLockedValueBox(0)
     private let certificateExpiry: Gauge
     private let ready: Gauge
+    private let auditDropped: Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -33,30 +34,102 @@ public final class WebhookMetrics: Sendable {
         certificateReloads = registry.makeCounter(descriptor: Self.name("certificate_reloads", "total", "Serving certificate reloads since start."))
         certificateExpiry = registry.makeGauge(descriptor: Self.name("certificate_expiry", "timestamp_seconds", "notAfter of the serving certificate (Unix time)."))
         ready = registry.makeGauge(descriptor: Self.name("ready", "", "1 when the webhook reports ready."))
+        auditDropped = registry.makeCounter(descriptor: Self.name(
+            "audit_lines_dropped", "total", "Audit lines not written because the audit queue was full (the log could not keep up)."))
     }
 
-    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+    fileprivate static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "mtls_guard", metricName: metric, unitName: unit, helpText: help)
     }
 
     /// Records one answered AdmissionReview.
     public func recordReview(request: AdmissionRequest, mode: ReviewMode, outcome: AdmissionReviewer.Outcome, duration: Duration) {
         let kind = Self.kindLabel(request.kind.kind)
-        let labels = [
-            ("kind", kind), ("operation", request.operation.rawValue),
-            ("decision", outcome.decision.rawValue), ("mode", mode.rawValue),
-            ("dry_run", (request.dryRun ?? false) ? "true" : "false"),
-        ]
-        registry.makeCounter(descriptor: Self.name("requests", "total", "AdmissionReview requests answered."), labels: labels).increment()
-        registry.makeDurationHistogram(
-            descriptor: Self.name("request_duration", "seconds", "Time to answer an AdmissionReview."),
-            labels: [("kind", kind)], buckets: Self.latencyBuckets
-        ).record(duration)
-        for finding in outcome.evaluation.findings {
-            registry.makeCounter(
-                descriptor: Self.name("findings", "total", "Rule findings by rule and severity."),
-                labels: [("rule", finding.rule.rawValue), ("severity", finding.severity.rawValue)]
-            ).increment()
+        let key = ReviewLabels(kind: kind, operation: request.operation, decision: outcome.decision, mode: mode,
+                               dryRun: request.dryRun ?? false)
+        let findings = outcome.evaluation.findings
+        // One lock for every handle of the request; the registry (descriptor and labels hashed under
+        // its own lock, per metric) is only asked the first time a label set is seen.
+        let (requests, latency, findingCounters) = handles.withLockedValue { cache in
+            (cache.requests(key, in: registry), cache.duration(kind, in: registry),
+             findings.map { cache.findings(FindingLabels(rule: $0.rule.rawValue, severity: $0.severity.rawValue), in: registry) })
+        }
+        requests.increment()
+        latency.record(duration)
+        for counter in findingCounters { counter.increment() }
+    }
+
+    /// Handles resolved once per label set. Every label comes from a closed set (known kinds,
+    /// operations, decisions, modes, the rule catalogue, HTTP codes the responder sends), so the
+    /// cache stays small; `HandleCache.limit` bounds it anyway.
+    private let handles = NIOLockedValueBox(HandleCache())
+
+    struct ReviewLabels: Hashable {
+        var kind: String
+        var operation: AdmissionOperation
+        var decision: ReviewDecision
+        var mode: ReviewMode
+        var dryRun: Bool
+    }
+
+    struct FindingLabels: Hashable {
+        var rule: String
+        var severity: String
+    }
+
+    struct HandleCache {
+        /// Far above the label sets that exist; a registry lookup serves anything beyond it.
+        static let limit = 4096
+        private var requestCounters: [ReviewLabels: Counter] = [:]
+        private var durations: [String: DurationHistogram] = [:]
+        private var findingCounters: [FindingLabels: Counter] = [:]
+        private var rejectedCounters: [Int: Counter] = [:]
+        private var count = 0
+
+        private mutating func cached<Key: Hashable, Handle>(
+            _ key: Key, _ table: WritableKeyPath<HandleCache, [Key: Handle]>, make: () -> Handle
+        ) -> Handle {
+            if let handle = self[keyPath: table][key] { return handle }
+            let handle = make()
+            if count < Self.limit {
+                self[keyPath: table][key] = handle
+                count += 1
+            }
+            return handle
+        }
+
+        mutating func requests(_ labels: ReviewLabels, in registry: PrometheusCollectorRegistry) -> Counter {
+            cached(labels, \.requestCounters) {
+                registry.makeCounter(descriptor: WebhookMetrics.name("requests", "total", "AdmissionReview requests answered."), labels: [
+                    ("kind", labels.kind), ("operation", labels.operation.rawValue),
+                    ("decision", labels.decision.rawValue), ("mode", labels.mode.rawValue),
+                    ("dry_run", labels.dryRun ? "true" : "false"),
+                ])
+            }
+        }
+
+        mutating func duration(_ kind: String, in registry: PrometheusCollectorRegistry) -> DurationHistogram {
+            cached(kind, \.durations) {
+                registry.makeDurationHistogram(
+                    descriptor: WebhookMetrics.name("request_duration", "seconds", "Time to answer an AdmissionReview."),
+                    labels: [("kind", kind)], buckets: WebhookMetrics.latencyBuckets)
+            }
+        }
+
+        mutating func findings(_ labels: FindingLabels, in registry: PrometheusCollectorRegistry) -> Counter {
+            cached(labels, \.findingCounters) {
+                registry.makeCounter(
+                    descriptor: WebhookMetrics.name("findings", "total", "Rule findings by rule and severity."),
+                    labels: [("rule", labels.rule), ("severity", labels.severity)])
+            }
+        }
+
+        mutating func rejected(_ status: Int, in registry: PrometheusCollectorRegistry) -> Counter {
+            cached(status, \.rejectedCounters) {
+                registry.makeCounter(
+                    descriptor: WebhookMetrics.name("http_rejected", "total", "Requests answered with an HTTP error before review."),
+                    labels: [("code", String(status))])
+            }
         }
     }
 
@@ -71,10 +144,12 @@ public final class WebhookMetrics: Sendable {
 
     /// Records a request rejected before review (400, 413, 415...).
     public func recordRejected(status: Int) {
-        registry.makeCounter(
-            descriptor: Self.name("http_rejected", "total", "Requests answered with an HTTP error before review."),
-            labels: [("code", String(status))]
-        ).increment()
+        handles.withLockedValue { $0.rejected(status, in: registry) }.increment()
+    }
+
+    /// Records audit lines the audit writer could not take because its queue was full.
+    public func auditLinesDropped(_ count: Int) {
+        auditDropped.increment(by: Int64(count))
     }
 
     public func requestStarted() { inFlight.increment() }

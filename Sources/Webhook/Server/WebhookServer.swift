@@ -81,10 +81,12 @@ public struct WebhookServer: Sendable {
         }
         refreshCertificateMetrics()
 
+        let auditLog = AuditLog(logger: Self.auditLogger(from: logger), dropped: { metrics.auditLinesDropped($0) })
+        defer { auditLog.flush() }  // lines still queued at shutdown are written before exit
         let responder = WebhookResponder(
             reviewer: AdmissionReviewer(mode: configuration.mode, settings: settings),
             clusterView: clusterView, readiness: readiness, metrics: metrics,
-            auditLog: AuditLog(logger: Self.auditLogger(from: logger)))
+            auditLog: auditLog)
         let allowedNames = configuration.clientCommonNames.isEmpty ? nil : Set(configuration.clientCommonNames)
         let idleTimeout = TimeAmount(configuration.idleTimeout)
         let logger = self.logger

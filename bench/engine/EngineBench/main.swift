@@ -1,8 +1,14 @@
 // Engine benchmark: reviews/s for a typical Ingress AdmissionReview against snapshots of 100 and
 // 10,000 each of Policies, Secrets and Ingresses. The two sizes in one run show whether lookups
-// scan (the rate would fall with size); JSON parsing of the same body is the reference.
-// Then a CREATE of an nginx.org/ca Secret holding 3 self-signed RSA-2048 CAs (as bench/webhook's
-// secret.json), timed whole and piece by piece: Secret decoding, PEM scanning, certificate parsing.
+// scan (the rate would fall with size); JSON parsing of the same body is the reference (run.sh
+// adds orjson's parse rate of the same file, the fast-parser reference, in the same run).
+// Then a CREATE and an UPDATE of an nginx.org/ca Secret holding 3 self-signed RSA-2048 CAs (as
+// bench/webhook's secret.json), timed whole and piece by piece: Secret decoding, PEM scanning,
+// certificate parsing.
+//
+// Usage: mtls-guard-engine-bench [iterations]
+//        mtls-guard-engine-bench profile <iterations> ingress|secret-update   (one loop, for callgrind)
+// ENGINE_BENCH_BODY=<file>: the Ingress AdmissionReview to review (default: the one below).
 import Certificates
 import Foundation
 import KubeModel
@@ -28,9 +34,11 @@ func snapshotObjects(count: Int) -> [KubeObject] {
     return objects
 }
 
-let reviewBody = Data(#"""
+let inlineReviewBody = Data(#"""
 {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"bench","kind":{"group":"networking.k8s.io","version":"v1","kind":"Ingress"},"resource":{"group":"networking.k8s.io","version":"v1","resource":"ingresses"},"name":"new-app","namespace":"team-7","operation":"CREATE","userInfo":{"username":"ci"},"object":{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"new-app","namespace":"team-7","annotations":{"nginx.org/policies":"mtls-7, mtls-57","nginx.org/ssl-services":"web"}},"spec":{"ingressClassName":"nginx","tls":[{"hosts":["new-app.example.com","*.new-app.example.com"],"secretName":"tls-7"}],"rules":[{"host":"new-app.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"web","port":{"number":80}}}},{"path":"/api","pathType":"Prefix","backend":{"service":{"name":"api","port":{"number":8080}}}}]}},{"host":"v2.new-app.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"web","port":{"number":80}}}}]}}]}},"oldObject":null,"dryRun":false}}
 """#.utf8)
+let reviewBody = ProcessInfo.processInfo.environment["ENGINE_BENCH_BODY"].flatMap { FileManager.default.contents(atPath: $0) }
+    ?? inlineReviewBody
 
 func measure(_ label: String, iterations: Int, _ body: () -> Void) -> Double {
     for _ in 0..<min(200, iterations) { body() }  // warm-up
@@ -42,36 +50,57 @@ func measure(_ label: String, iterations: Int, _ body: () -> Void) -> Double {
     return rate
 }
 
-let iterations = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 20_000
+let profiling = CommandLine.arguments.dropFirst().first == "profile"
+let arguments = Array(CommandLine.arguments.dropFirst(profiling ? 2 : 1))
+let iterations = Int(arguments.first ?? "") ?? 20_000
 let reviewer = AdmissionReviewer(mode: .enforce, settings: { Settings(now: Date()) })
-let encoder = JSONEncoder()
 
-let parseRate = measure("reference: JSONSerialization parse of the body", iterations: iterations) {
-    _ = try? JSONSerialization.jsonObject(with: reviewBody)
+/// What the webhook does per request after the body has arrived: decode, review, encode.
+func fullReview(_ body: Data, snapshot: any ClusterSnapshot) {
+    guard let request = try? AdmissionReview.decodeRequest(from: body) else { return }
+    let outcome = reviewer.review(request, snapshot: snapshot)
+    _ = AdmissionWire.responseBody(outcome.response)
 }
-var rates: [Int: Double] = [:]
-for size in [100, 10_000] {
-    let build = ContinuousClock().measure { _ = InMemorySnapshot(objects: snapshotObjects(count: size)) }
-    let snapshot = InMemorySnapshot(objects: snapshotObjects(count: size))
-    print("snapshot of \(size * 3) objects built in \(build)")
-    guard let request = try? AdmissionReview.decodeRequest(from: reviewBody) else {
-        print("error: the bench review body does not decode")
-        exit(1)
-    }
-    let findings = reviewer.review(request, snapshot: snapshot).evaluation.findings.map(\.rule.rawValue)
-    print("  findings on the bench review: \(findings)")
-    _ = measure("  engine only (\(size * 3) objects)", iterations: iterations) {
-        _ = RuleEngine.evaluate(ReviewInput(request), snapshot: snapshot, settings: Settings(now: Date()))
-    }
-    rates[size] = measure("  decode + review + encode (\(size * 3) objects)", iterations: iterations) {
-        guard let request = try? AdmissionReview.decodeRequest(from: reviewBody) else { return }
-        let outcome = reviewer.review(request, snapshot: snapshot)
-        _ = try? encoder.encode(AdmissionReview(response: outcome.response))
-    }
+
+if profiling, arguments.dropFirst().first == "ingress" {
+    let snapshot = InMemorySnapshot(objects: snapshotObjects(count: 100))
+    for _ in 0..<iterations { fullReview(reviewBody, snapshot: snapshot) }
+    exit(0)
 }
-if let small = rates[100], let large = rates[10_000] {
-    print(String(format: "ratio full review / reference parse (30,000 objects): %.2f", large / parseRate))
-    print(String(format: "ratio 30,000-object / 300-object snapshot rate: %.2f (1.0 = lookups do not scan)", large / small))
+if !profiling {
+    print("Ingress review body: \(reviewBody.count) bytes")
+
+    let parseRate = measure("reference: JSONSerialization parse of the body", iterations: iterations) {
+        _ = try? JSONSerialization.jsonObject(with: reviewBody)
+    }
+    var rates: [Int: Double] = [:]
+    for size in [100, 10_000] {
+        let build = ContinuousClock().measure { _ = InMemorySnapshot(objects: snapshotObjects(count: size)) }
+        let snapshot = InMemorySnapshot(objects: snapshotObjects(count: size))
+        print("snapshot of \(size * 3) objects built in \(build)")
+        guard let request = try? AdmissionReview.decodeRequest(from: reviewBody) else {
+            print("error: the bench review body does not decode")
+            exit(1)
+        }
+        let findings = reviewer.review(request, snapshot: snapshot).evaluation.findings.map(\.rule.rawValue)
+        print("  findings on the bench review: \(findings)")
+        _ = measure("  engine only (\(size * 3) objects)", iterations: iterations) {
+            _ = RuleEngine.evaluate(ReviewInput(request), snapshot: snapshot, settings: Settings(now: Date()))
+        }
+        rates[size] = measure("  decode + review + encode (\(size * 3) objects)", iterations: iterations) {
+            fullReview(reviewBody, snapshot: snapshot)
+        }
+        if size == 100 {
+            let outcome = reviewer.review(request, snapshot: snapshot)
+            _ = measure("  decode only", iterations: iterations) { _ = try? AdmissionReview.decodeRequest(from: reviewBody) }
+            _ = measure("  review only (AdmissionReviewer)", iterations: iterations) { _ = reviewer.review(request, snapshot: snapshot) }
+            _ = measure("  encode only", iterations: iterations) { _ = AdmissionWire.responseBody(outcome.response) }
+        }
+    }
+    if let small = rates[100], let large = rates[10_000] {
+        print(String(format: "ratio full review / reference parse (30,000 objects): %.2f", large / parseRate))
+        print(String(format: "ratio 30,000-object / 300-object snapshot rate: %.2f (1.0 = lookups do not scan)", large / small))
+    }
 }
 
 // MARK: CA Secret review
@@ -93,6 +122,16 @@ guard let bundlePEM = caBundlePEM() else {
 let bundleBytes = Array(bundlePEM.utf8)
 let secretJSON = #"{"apiVersion":"v1","kind":"Secret","type":"nginx.org/ca","metadata":{"name":"ingress-mtls-secret","namespace":"cafe"},"data":{"ca.crt":"\#(Data(bundleBytes).base64EncodedString())"}}"#
 let secretReviewBody = Data(#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"bench-secret","kind":{"group":"","version":"v1","kind":"Secret"},"resource":{"group":"","version":"v1","resource":"secrets"},"name":"ingress-mtls-secret","namespace":"cafe","operation":"CREATE","userInfo":{"username":"ci"},"object":\#(secretJSON),"oldObject":null,"dryRun":false}}"#.utf8)
+let secretUpdateBody = Data(#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"bench-secret-update","kind":{"group":"","version":"v1","kind":"Secret"},"resource":{"group":"","version":"v1","resource":"secrets"},"name":"ingress-mtls-secret","namespace":"cafe","operation":"UPDATE","userInfo":{"username":"ci"},"object":\#(secretJSON),"oldObject":\#(secretJSON),"dryRun":false}}"#.utf8)
+/// A Policy using the Secret, so an UPDATE also runs secret/in-use-update on the new content.
+let usingSnapshot = InMemorySnapshot(objects: [
+    object(#"{"apiVersion":"k8s.nginx.org/v1","kind":"Policy","metadata":{"name":"ingress-mtls","namespace":"cafe"},"spec":{"ingressMTLS":{"clientCertSecret":"ingress-mtls-secret","verifyClient":"on"}}}"#),
+    object(secretJSON),
+].compactMap { $0 })
+if profiling {
+    for _ in 0..<iterations { fullReview(secretUpdateBody, snapshot: usingSnapshot) }
+    exit(0)
+}
 guard let secretObject = object(secretJSON),
       let secretRequest = try? AdmissionReview.decodeRequest(from: secretReviewBody),
       let ders = try? PEMBundle.certificates(from: bundleBytes).map(\.der)
@@ -106,9 +145,10 @@ print("CA Secret review (3 self-signed RSA-2048 CAs, \(secretReviewBody.count)-b
 print("  findings: \(reviewer.review(secretRequest, snapshot: InMemorySnapshot(objects: [])).evaluation.findings.map(\.rule.rawValue))")
 let emptySnapshot = InMemorySnapshot(objects: [])
 _ = measure("  decode + review + encode", iterations: secretIterations) {
-    guard let request = try? AdmissionReview.decodeRequest(from: secretReviewBody) else { return }
-    let outcome = reviewer.review(request, snapshot: emptySnapshot)
-    _ = try? encoder.encode(AdmissionReview(response: outcome.response))
+    fullReview(secretReviewBody, snapshot: emptySnapshot)
+}
+_ = measure("  UPDATE (old + new, Secret in use), full", iterations: secretIterations) {
+    fullReview(secretUpdateBody, snapshot: usingSnapshot)
 }
 _ = measure("  engine only", iterations: secretIterations) {
     _ = RuleEngine.evaluate(ReviewInput(secretRequest), snapshot: emptySnapshot, settings: secretSettings)

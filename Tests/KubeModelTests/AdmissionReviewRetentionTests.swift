@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+@testable import KubeModel
+
+/// `JSONParser.Retention.admissionReview`: managedFields of the reviewed objects is dropped, and
+/// only there; what is dropped is still checked as strictly as what is kept.
+@Suite struct AdmissionReviewRetentionTests {
+    static let managed = #"[{"manager":"kubectl","operation":"Update","fieldsV1":{"f:metadata":{"f:labels":{".":{}}}},"time":"2026-11-20T10:00:00Z"}]"#
+
+    static func review(object: String, oldObject: String = "null") -> String {
+        #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"","version":"v1","kind":"ConfigMap"},"operation":"UPDATE","object":\#(object),"oldObject":\#(oldObject)}}"#
+    }
+
+    @Test func dropsManagedFieldsOfObjectAndOldObject() throws {
+        let object = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","managedFields":\#(Self.managed),"labels":{"x":"y"}}}"#
+        let request = try AdmissionReview.decodeRequest(from: Data(Self.review(object: object, oldObject: object).utf8))
+        for value in [request.object, request.oldObject] {
+            let metadata = try #require(value?["metadata"])
+            #expect(metadata["managedFields"] == nil)
+            #expect(metadata["name"] == .string("a"))
+            #expect(metadata["labels"]?["x"] == .string("y"))
+        }
+    }
+
+    @Test func keepsManagedFieldsAnywhereElse() throws {
+        let object = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","annotations":{"managedFields":"kept"}},"data":{"managedFields":"kept"},"spec":{"metadata":{"managedFields":[1]}}}"#
+        let request = try AdmissionReview.decodeRequest(from: Data(Self.review(object: object).utf8))
+        #expect(request.object?["metadata"]?["annotations"]?["managedFields"] == .string("kept"))
+        #expect(request.object?["data"]?["managedFields"] == .string("kept"))
+        #expect(request.object?["spec"]?["metadata"]?["managedFields"] == .array([.integer(1)]))
+        // A plain parse keeps everything.
+        let full = try JSONParser.parse(Data(Self.review(object: #"{"metadata":{"managedFields":[1]}}"#).utf8))
+        #expect(full["request"]?["object"]?["metadata"]?["managedFields"] == .array([.integer(1)]))
+    }
+
+    @Test(arguments: [
+        #"[{"a":1,}]"#, #"[tru]"#, #"["\x"]"#, #"["\ud83d"]"#, "[\"a\u{01}\"]", #"[1 2]"#, #"{"a" 1}"#, #"[01]"#, #"["#,
+    ])
+    func skippedValuesAreStillValidated(managedFields: String) {
+        let object = #"{"metadata":{"managedFields":\#(managedFields)}}"#
+        #expect(throws: AdmissionReviewDecodingError.self) {
+            try AdmissionReview.decodeRequest(from: Data(Self.review(object: object).utf8))
+        }
+    }
+
+    @Test func skippedStringsAreCheckedForUTF8() {
+        var body = Array(Self.review(object: #"{"metadata":{"managedFields":["ok é","XX"]}}"#).utf8)
+        let marker = body.firstIndex(of: UInt8(ascii: "X"))!
+        body[marker] = 0xFF
+        #expect(throws: AdmissionReviewDecodingError.self) { try AdmissionReview.decodeRequest(from: Data(body)) }
+        body[marker] = UInt8(ascii: "Y")
+        #expect((try? AdmissionReview.decodeRequest(from: Data(body))) != nil)
+    }
+
+    @Test func skippedValuesAreDepthBounded() {
+        let deep = String(repeating: "[", count: JSONParser.maximumDepth) + String(repeating: "]", count: JSONParser.maximumDepth)
+        #expect(throws: AdmissionReviewDecodingError.self) {
+            try AdmissionReview.decodeRequest(from: Data(Self.review(object: #"{"metadata":{"managedFields":\#(deep)}}"#).utf8))
+        }
+    }
+
+    @Test func bytesAndDataDecodeAlike() throws {
+        let body = Data(Self.review(object: #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}"#).utf8)
+        let viaBytes = try body.withUnsafeBytes { try AdmissionReview.decodeRequest(bytes: $0) }
+        #expect(viaBytes == (try AdmissionReview.decodeRequest(from: body)))
+    }
+
+    @Test(arguments: [
+        ("999999999999999999", JSONValue.integer(999_999_999_999_999_999)),
+        ("-999999999999999999", .integer(-999_999_999_999_999_999)),
+        ("1000000000000000000", .integer(1_000_000_000_000_000_000)),
+        ("-9223372036854775808", .integer(Int64.min)),
+        ("-9223372036854775809", .number(-0x1p63)),  // the nearest Double
+        ("0", .integer(0)), ("-7", .integer(-7)), ("120", .integer(120)),
+    ])
+    func integersKeepTheirExactValue(text: String, expected: JSONValue) throws {
+        #expect(try JSONParser.parse(Data(text.utf8)) == expected)
+    }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Instruction profiles (valgrind callgrind: counts instructions, so repeatable on a noisy machine)
+# of the two hot paths, release build:
+#   engine: decode + review + encode of bench/webhook's Ingress review, N times in-process
+#           (and the CA Secret UPDATE with the Secret in use);
+#   serve:  the server sampled by perf under wrk load (Deployment reviews, 16 connections).
+# Prints the top functions by inclusive instructions per profile (demangled), and instructions
+# per request. Usage: bench/profile.sh [engine-iterations]
+# ENGINE_BENCH_BIN / MTLS_GUARD_BIN: profile other builds (no build then); PROFILE_DIR keeps the output.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+iterations=${1:-2000}
+command -v valgrind >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq valgrind >/dev/null; } || true
+command -v valgrind >/dev/null || { echo "error: valgrind is required (apt-get install valgrind)" >&2; exit 1; }
+[ -n "${ENGINE_BENCH_BIN:-}" ] || swift build -c release --product mtls-guard-engine-bench >/dev/null
+[ -n "${MTLS_GUARD_BIN:-}" ] || swift build -c release --product mtls-guard >/dev/null
+bench=${ENGINE_BENCH_BIN:-.build/release/mtls-guard-engine-bench}
+bin=${MTLS_GUARD_BIN:-.build/release/mtls-guard}
+out=${PROFILE_DIR:-$(mktemp -d)}
+mkdir -p "$out"
+python3 bench/webhook/make_bodies.py "$out/bodies" >/dev/null
+
+top() { # callgrind.out label count
+  local total
+  total=$(callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  echo "== $2: $total instructions in all, $(awk -v t="$total" -v n="$3" 'BEGIN { printf "%.0f", t / n }') per request"
+  callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+    awk '/^-+$/ {sep++; next} sep >= 3 && NF > 1 && $1 ~ /^[0-9,]+$/' | head -"${TOP:-40}" |
+    swift demangle --simplified | sed -E 's/ \[[^]]*\]$//' | cut -c1-200 || true  # head closes the pipe early
+}
+
+# valgrind 3.19 cannot read the DWARF 5 the Swift toolchain emits: profile copies without it (the
+# symbol table still names every function).
+objcopy --strip-debug "$bench" "$out/engine-bench" && bench=$out/engine-bench
+objcopy --strip-debug "$bin" "$out/mtls-guard" && bin=$out/mtls-guard
+# Only decode, review and encode are counted (each entered from the loop, none inside another):
+# no set-up, no key generation.
+collect=(--collect-atstart=no
+         '--toggle-collect=$s9KubeModel15AdmissionReviewV13decodeRequest4from*'
+         '--toggle-collect=$s7Webhook17AdmissionReviewerV6review_8snapshot*'
+         '--toggle-collect=$s7Webhook13AdmissionWireO12responseBody*')
+ENGINE_BENCH_BODY=$out/bodies/ingress.json valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/engine.out" \
+  "$bench" profile "$iterations" ingress >/dev/null 2>&1
+top "$out/engine.out" "engine, Ingress review (decode + review + encode) x $iterations" "$iterations"
+valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/secret.out" \
+  "$bench" profile $((iterations / 10)) secret-update >/dev/null 2>&1
+TOP=25 top "$out/secret.out" "engine, CA Secret UPDATE (Secret in use) x $((iterations / 10))" $((iterations / 10))
+
+# serve: valgrind 3.19 crashes in libdispatch's thread start-up, so the server is sampled with
+# perf (cycles, call graphs) while wrk sends Deployment reviews on 16 keep-alive connections.
+port=18463
+"$bin" serve --host 127.0.0.1 --port $port --metrics-port 0 --certs-dir "$out/certs" --state examples/good \
+  --shutdown-delay 0 --log-level warning >"$out/serve.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+until curl -skf -o /dev/null https://127.0.0.1:$port/healthz; do sleep 0.1; done
+if command -v perf >/dev/null && perf record -o "$out/perf-probe.data" -p $pid -- sleep 0.1 >/dev/null 2>&1; then
+  perf record -F 999 -g -o "$out/serve.perf" -p $pid -- sleep "${SERVE_SECONDS:-8}" >/dev/null 2>&1 &
+  recorder=$!
+  BODY_FILE=$out/bodies/deployment.json CLOSE=0 DELAY_MS=0 wrk -t1 -c16 -d"${SERVE_SECONDS:-8}s" \
+    -s bench/webhook/post.lua "https://127.0.0.1:$port/validate?timeout=10s" | grep Requests/sec
+  wait $recorder || true
+  echo "== serve, Deployment reviews, 16 keep-alive connections: cycles by library"
+  perf report -i "$out/serve.perf" --no-children --sort dso --stdio -g none 2>/dev/null | grep '%' | grep -v '^#' | head -12 || true
+  echo "== serve: top functions by inclusive cycles"
+  perf report -i "$out/serve.perf" --children --sort symbol --stdio -g none 2>/dev/null | grep '%' | grep -v '^#' |
+    head -"${TOP:-45}" | swift demangle --simplified | cut -c1-160 || true
+else
+  echo "(perf cannot sample here: serve not profiled)"
+fi
+kill -INT $pid
+wait $pid || true
+echo "profiles kept in $out (callgrind_annotate, kcachegrind, perf report)"
