@@ -29,7 +29,17 @@ deps:
 	fi
 	@pkg-config --exists 'openssl >= 3.0' || { echo "error: pkg-config cannot find OpenSSL >= 3.0 (libssl-dev)" >&2; exit 1; }
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift toolchain not found on PATH" >&2; exit 1; }
-	@$(PYTHON) -c 'import pytest, yaml' 2>/dev/null || { echo "==> installing pytest, pyyaml (pip)"; $(PYTHON) -m pip install -q pytest pyyaml || { echo "error: pytest and pyyaml are needed for the end-to-end tests: pip install pytest pyyaml" >&2; exit 1; }; }
+	@$(PYTHON) -c 'import pytest, yaml, aiohttp' 2>/dev/null || { echo "==> installing pytest, pyyaml, aiohttp (pip)"; $(PYTHON) -m pip install -q pytest pyyaml aiohttp || { echo "error: pytest, pyyaml and aiohttp (the API-server emulator) are needed for the end-to-end tests: pip install pytest pyyaml aiohttp" >&2; exit 1; }; }
+	@# kubectl (client-go) checks the API-server emulator's fidelity and drives `make demo`.
+	@command -v kubectl >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing kubectl (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null; } || \
+	      { echo "error: could not install kubectl; install it (apt-get install kubectl) and re-run" >&2; exit 1; }; \
+	  else \
+	    echo "error: kubectl is needed by the end-to-end tests and make demo: sudo apt-get install kubectl" >&2; exit 1; \
+	  fi; }
 
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
