@@ -9,7 +9,7 @@ DEBUG_BIN    := .build/debug/mtls-guard
 APT_PACKAGES := libssl-dev pkg-config openssl curl
 
 .PHONY: all deps build release test test-swift test-e2e test-asan demo clean \
-        bench-tls bench-webhook bench-engine examples-certs
+        bench-tls bench-webhook bench-engine bench-cluster examples-certs
 
 all: build
 
@@ -79,6 +79,10 @@ bench-webhook: release
 
 bench-engine: release
 	bash bench/engine/run.sh
+
+## bench-cluster: serve --kubeconfig against the API-server emulator holding 16,500 objects.
+bench-cluster: release
+	bash bench/cluster/run.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .build-asan
