@@ -407,3 +407,25 @@ def test_request_log_and_bulk_objects(emulator):
         ("GET", "/api/v1/secrets", 200, False), ("GET", "/api/v1/secrets", 200, True)]
     assert log[0]["query"] == {"fieldSelector": "type=nginx.org/ca", "limit": "500"}
     conn.close()
+
+
+def test_streaming_list_ends_initial_events_with_a_bookmark(emulator):
+    create(emulator, secret("one"))
+    create(emulator, secret("two"))
+    conn, resp = emulator.open_watch("/api/v1/secrets?watch=true&sendInitialEvents=true&allowWatchBookmarks=true"
+                                     "&resourceVersionMatch=NotOlderThan")
+    events = read_events(resp, 3)
+    assert [e["type"] for e in events] == ["ADDED", "ADDED", "BOOKMARK"]
+    assert events[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    conn.close()
+    status, body = emulator.api_json("GET", "/api/v1/secrets?watch=true&sendInitialEvents=true")
+    assert status == 422 and body["reason"] == "Invalid"
+
+
+def test_unknown_paths_and_public_endpoints(emulator):
+    status, body = emulator.api_json("GET", "/apis/example.com/v1/widgets")
+    assert status == 404 and body["kind"] == "Status" and body["reason"] == "NotFound"
+    status, body = emulator.api_json("GET", "/api/v1/pods")
+    assert status == 404 and body["kind"] == "Status"
+    assert emulator.api("GET", "/version", token=None)[0] == 200
+    assert emulator.api("GET", "/api/v1/namespaces", token=None)[0] == 401

@@ -83,6 +83,7 @@ NO_GENERATION = {"secrets", "configmaps", "namespaces"}
 STATUS_SUBRESOURCE = {"deployments", "daemonsets", "statefulsets", "jobs", "cronjobs", "ingresses",
                       "services", "namespaces", "policies", "virtualservers", "virtualserverroutes"}
 DEFAULT_WATCH_TIMEOUT = 1800
+PUBLIC_PATHS = {"/version", "/healthz", "/livez", "/readyz"}
 CONTINUE_TTL = 300  # etcd's default compaction interval: continue tokens older than this expire
 
 
@@ -519,11 +520,17 @@ class API:
         request["log"] = entry
         try:
             auth = request.headers.get("Authorization", "")
-            if not pysecrets.compare_digest(auth.encode(), f"Bearer {self.c.token}".encode()):
+            if request.path in PUBLIC_PATHS:
+                pass  # system:public-info-viewer: readable without credentials
+            elif not pysecrets.compare_digest(auth.encode(), f"Bearer {self.c.token}".encode()):
                 raise APIError(401, "Unauthorized", "Unauthorized")
             resp = await handler(request)
         except APIError as err:
             resp = error_response(err)
+        except web.HTTPException as err:  # no route, or a method the route does not take
+            reason = {404: "NotFound", 405: "MethodNotAllowed"}.get(err.status, "BadRequest")
+            message = "the server could not find the requested resource" if err.status == 404 else err.reason
+            resp = error_response(APIError(err.status, reason, message, {}))
         if entry["status"] is None:
             entry["status"] = resp.status
         return resp
@@ -770,6 +777,9 @@ class API:
         bookmarks = q.get("allowWatchBookmarks", "").lower() in ("true", "1")
         rv_text = q.get("resourceVersion", "")
         start_rv = None if rv_text in ("", "0") else parse_int(rv_text, "resourceVersion")
+        if q.get("sendInitialEvents", "").lower() in ("true", "1") and (
+                not bookmarks or q.get("resourceVersionMatch") != "NotOlderThan"):
+            raise APIError(422, "Invalid", "sendInitialEvents requires allowWatchBookmarks=true and resourceVersionMatch=NotOlderThan")
         resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json",
                                                         "Cache-Control": "no-cache, private"})
         resp.enable_chunked_encoding()
@@ -779,7 +789,16 @@ class API:
         # missed or duplicated between the replay and the live stream.
         w = Watcher(res, flt, request)
         error = None
-        if start_rv is None:
+        if q.get("sendInitialEvents", "").lower() in ("true", "1"):
+            # The streaming list (client-go's WatchList): the current state as ADDED events, then
+            # a BOOKMARK annotated k8s.io/initial-events-end, then changes.
+            for e in res.sorted_entries():
+                if flt.match(e):
+                    w.push(event_line("ADDED", e.raw))
+            mark = {"kind": res.kind, "apiVersion": res.api_version, "metadata": {
+                "resourceVersion": str(c.rv), "annotations": {"k8s.io/initial-events-end": "true"}}}
+            w.push(event_line("BOOKMARK", dumps(mark)))
+        elif start_rv is None:
             for e in res.sorted_entries():
                 if flt.match(e):
                     w.push(event_line("ADDED", e.raw))
