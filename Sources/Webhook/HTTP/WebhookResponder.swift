@@ -78,7 +78,8 @@ public struct WebhookResponder: HTTPResponder {
                 return Response(status: .badRequest, headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(data: AdmissionWire.badRequestBody(error.description))))
             }
-            let outcome = reviewer.review(admission, snapshot: clusterView.snapshot)
+            let snapshot = await clusterView.snapshot(for: admission)
+            let outcome = reviewer.review(admission, snapshot: snapshot)
             let elapsed = ContinuousClock.now - start
             metrics.recordReview(request: admission, mode: reviewer.mode, outcome: outcome, duration: elapsed)
             auditLog.record(request: admission, mode: reviewer.mode, outcome: outcome)
