@@ -409,3 +409,40 @@ def test_token_is_never_logged(cafe, server_factory):
     create(cafe, policy("logged"))
     eventually(lambda: metric(server, "mtls_guard_cluster_objects", source="policies") == 3, 5)
     assert cafe.token not in server.logs()
+
+
+def test_in_pod_configuration_by_service_account(cafe, server_factory, tmp_path):
+    # What a pod sees: KUBERNETES_SERVICE_HOST/PORT (an IP) and the mounted token and CA.
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    shutil.copy(cafe.dir / "token", account / "token")
+    shutil.copy(cafe.ca, account / "ca.crt")
+    env = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(cafe.port), "KUBECONFIG": ""}
+    server = server_factory("--shutdown-delay", "0", "--service-account-dir", str(account), *FAST, env=env)
+    assert "in-cluster service account" in server.logs()
+    assert policy_denies_ingress_without_tls(server, "ingress-mtls-policy")
+
+
+def test_no_cluster_and_state_are_said_at_start(server_factory):
+    server = server_factory("--shutdown-delay", "0", "--no-cluster", env={"KUBECONFIG": ""})
+    assert "cluster view: none (--no-cluster)" in server.logs()
+    response = server.review(admission_request(cafe_ingress_without_tls()))
+    assert response["allowed"] and any("cluster state unavailable" in w for w in response.get("warnings") or [])
+    state = server_factory("--shutdown-delay", "0", "--state", str(EXAMPLES / "good"), env={"KUBECONFIG": ""})
+    assert "cluster view: manifests (--state)" in state.logs()
+    assert policy_denies_ingress_without_tls(state, "ingress-mtls-policy")
+
+
+def test_exec_users_are_refused_with_a_clear_message(tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "current-context": "c",
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+        "clusters": [{"name": "k", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "u", "user": {"exec": {"command": "aws", "apiVersion": "client.authentication.k8s.io/v1"}}}],
+    }))
+    from conftest import BIN
+    out = subprocess.run([BIN, "serve", "--kubeconfig", str(kubeconfig), "--certs-dir", str(tmp_path / "certs"),
+                          "--port", "0", "--metrics-port", "0"], capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0
+    assert "exec plugin" in out.stderr, out.stderr
