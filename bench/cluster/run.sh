@@ -18,8 +18,9 @@ bin=${1:-.build/release/mtls-guard}
 secs=${2:-10}
 changes=${3:-1000}
 rate=${CHURN_RATE:-100}
-port=${BENCH_PORT:-18643}
-metrics_port=${BENCH_METRICS_PORT:-19290}
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=${BENCH_PORT:-$(free_port)}
+metrics_port=${BENCH_METRICS_PORT:-$(free_port)}
 
 [ -x "$bin" ] || { echo "error: $bin not found: build it first (make release)" >&2; exit 1; }
 "$bin" serve --help 2>&1 | grep -q -- --kubeconfig || { echo "error: $bin has no serve --kubeconfig (live cluster view)" >&2; exit 1; }
