@@ -440,5 +440,5 @@ def test_seeds_from_yaml_dirs_json_files_and_lists(emulator_factory, tmp_path):
                                     "other", "tls-secret"]
     _, body = e.api_json("GET", "/apis/k8s.nginx.org/v1/namespaces/cafe/policies")
     assert names(body["items"]) == ["egress-mtls-policy", "ingress-mtls-policy"]
-    # Seeded objects are created objects: each with its own resourceVersion, and a watch from 0 replays them.
+    # Seeded objects are created objects: each has its own resourceVersion.
     assert len({i["metadata"]["resourceVersion"] for i in body["items"]}) == 2
