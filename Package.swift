@@ -136,7 +136,11 @@ let package = Package(
             dependencies: ["ClusterState", "Rules", "KubeModel", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "WebhookTests", dependencies: ["Webhook", "Rules", "KubeModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WebhookTests",
+            dependencies: ["Webhook", "Rules", "KubeModel", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import KubeModel
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Rules
 
@@ -27,6 +28,7 @@ public final class ClusterWatcher: Sendable {
     public let status = StatusBoard()
     let timing: Timing
     let logger: Logger
+    private let everySourceSynced = NIOLockedValueBox(false)
 
     public init(client: APIClient, timing: Timing = Timing(), logger: Logger) {
         self.client = client
@@ -47,8 +49,13 @@ public final class ClusterWatcher: Sendable {
     /// The current snapshot once every source has synced at least once; `nil` before (the
     /// "needs state" rules are then skipped, never run on a partial view).
     public var snapshot: LiveSnapshot? {
-        let statuses = status.all
-        guard WatchSource.allCases.allSatisfy({ statuses[$0]?.syncedOnce == true }) else { return nil }
+        guard everySourceSynced.withLockedValue({ $0 }) else {
+            let statuses = status.all
+            guard WatchSource.allCases.allSatisfy({ statuses[$0]?.syncedOnce == true }) else { return nil }
+            // Synced once is synced for good: later reviews skip the status check.
+            everySourceSynced.withLockedValue { $0 = true }
+            return store.snapshot
+        }
         return store.snapshot
     }
 
