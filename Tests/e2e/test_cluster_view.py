@@ -460,3 +460,15 @@ def test_policy_naming_a_secret_of_the_wrong_type_is_denied(cafe, server_factory
         assert "ingress-mtls/client-cert-secret-ref" in rules_of(response)
         assert "nginx.org/ca" in response["status"]["message"]
     assert "bm90IGEgY2VydA==" not in server.logs()
+
+
+def test_reviews_go_on_from_the_last_view_when_the_api_server_is_gone(cafe, server_factory):
+    server = serve(server_factory, cafe)
+    cafe.stop()
+    start = time.time()
+    # Known Policy: judged from the view; unknown one: the read-through fails fast, it stays missing.
+    assert policy_denies_ingress_without_tls(server, "ingress-mtls-policy")
+    response = server.review(admission_request(ingress_with("never-created")))
+    assert response["allowed"] and "ingress/policy-ref" in rules_of(response)
+    assert time.time() - start < 3
+    assert readyz(server)[0] == 200, "synced once is ready: the view is kept, not dropped"
