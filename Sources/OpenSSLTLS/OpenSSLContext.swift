@@ -92,17 +92,26 @@ public final class OpenSSLContext: @unchecked Sendable {
         }
         do {
             try Self.applyCommon(ctx, minimumVersion: configuration.minimumVersion)
-            if let caFile = configuration.trustedCAFile {
+            if let pem = configuration.trustedCAPEM {
+                try Self.addTrustedCertificates(ctx, pem: pem)
+            } else if let caFile = configuration.trustedCAFile {
                 try Self.check(SSL_CTX_load_verify_file(ctx, caFile), "CA file \(caFile)")
             } else {
                 try Self.check(SSL_CTX_set_default_verify_paths(ctx), "system trust store")
             }
-            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
-            switch (configuration.certificateChainFile, configuration.privateKeyFile) {
+            SSL_CTX_set_verify(ctx, configuration.verifiesPeer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
+            switch (configuration.certificateChainPEM, configuration.privateKeyPEM) {
             case (let chain?, let key?):
-                try Self.loadIdentity(ctx, chain: chain, key: key)
+                try Self.loadIdentity(ctx, chainPEM: chain, keyPEM: key)
             case (nil, nil):
-                break
+                switch (configuration.certificateChainFile, configuration.privateKeyFile) {
+                case (let chain?, let key?):
+                    try Self.loadIdentity(ctx, chain: chain, key: key)
+                case (nil, nil):
+                    break
+                default:
+                    throw OpenSSLTLSError.invalidConfiguration(reason: "client certificate and key must be given together")
+                }
             default:
                 throw OpenSSLTLSError.invalidConfiguration(reason: "client certificate and key must be given together")
             }
@@ -143,6 +152,64 @@ public final class OpenSSLContext: @unchecked Sendable {
         try check(SSL_CTX_use_certificate_chain_file(ctx, chain), "certificate chain \(chain)")
         try check(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM), "private key \(key)")
         try check(SSL_CTX_check_private_key(ctx), "certificate \(chain) does not match key \(key)")
+    }
+
+    /// Adds every certificate of a PEM bundle to the context's trust store.
+    private static func addTrustedCertificates(_ ctx: OpaquePointer, pem: [UInt8]) throws {
+        let certificates = try readCertificates(pem, what: "CA bundle")
+        defer { certificates.forEach { X509_free($0) } }
+        guard !certificates.isEmpty else {
+            throw OpenSSLTLSError.invalidConfiguration(reason: "CA bundle holds no PEM certificate")
+        }
+        guard let store = SSL_CTX_get_cert_store(ctx) else {
+            throw OpenSSLTLSError.invalidConfiguration(reason: "no certificate store: \(drainOpenSSLErrors())")
+        }
+        for certificate in certificates {
+            try check(X509_STORE_add_cert(store, certificate), "CA bundle")
+        }
+    }
+
+    /// Loads a client identity from memory: leaf first, then intermediates, and its key.
+    private static func loadIdentity(_ ctx: OpaquePointer, chainPEM: [UInt8], keyPEM: [UInt8]) throws {
+        let certificates = try readCertificates(chainPEM, what: "client certificate")
+        defer { certificates.forEach { X509_free($0) } }
+        guard let leaf = certificates.first else {
+            throw OpenSSLTLSError.invalidConfiguration(reason: "client certificate data holds no PEM certificate")
+        }
+        try check(SSL_CTX_use_certificate(ctx, leaf), "client certificate")
+        for intermediate in certificates.dropFirst() {
+            // SSL_CTX_add1_chain_cert is a macro: its SSL_CTX_ctrl form takes its own reference.
+            guard SSL_CTX_ctrl(ctx, SSL_CTRL_CHAIN_CERT, 1, UnsafeMutableRawPointer(intermediate)) == 1 else {
+                throw OpenSSLTLSError.invalidConfiguration(reason: "client certificate chain: \(drainOpenSSLErrors())")
+            }
+        }
+        let key: OpaquePointer? = keyPEM.withUnsafeBytes { bytes in
+            guard let bio = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
+        }
+        guard let key else {
+            // OpenSSL's reason names the PEM problem, never the key's bytes.
+            throw OpenSSLTLSError.invalidConfiguration(reason: "client key: \(drainOpenSSLErrors())")
+        }
+        defer { EVP_PKEY_free(key) }
+        try check(SSL_CTX_use_PrivateKey(ctx, key), "client key")
+        try check(SSL_CTX_check_private_key(ctx), "client certificate does not match its key")
+    }
+
+    /// Every CERTIFICATE block of a PEM buffer, in order; the caller frees them.
+    private static func readCertificates(_ pem: [UInt8], what: String) throws -> [OpaquePointer] {
+        var certificates: [OpaquePointer] = []
+        pem.withUnsafeBytes { bytes in
+            guard let bio = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else { return }
+            defer { BIO_free(bio) }
+            while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
+                certificates.append(certificate)
+            }
+        }
+        // The loop ends on "no start line": expected, not an error.
+        ERR_clear_error()
+        return certificates
     }
 
     private static func check(_ result: Int32, _ what: String) throws {

@@ -67,8 +67,18 @@ public struct TLSServerConfiguration: Sendable {
 public struct TLSClientConfiguration: Sendable {
     /// PEM bundle of trusted CAs; `nil` means the system's default trust store.
     public var trustedCAFile: String?
+    /// PEM bundle of trusted CAs held in memory (a kubeconfig's `certificate-authority-data`);
+    /// used instead of `trustedCAFile` when set.
+    public var trustedCAPEM: [UInt8]?
+    /// `false` skips verification of the server's certificate (a kubeconfig's
+    /// `insecure-skip-tls-verify`). Never the default.
+    public var verifiesPeer = true
     /// Optional client certificate chain (PEM) presented when the server asks for one.
     public var certificateChainFile: String?
+    /// Client certificate chain (PEM) held in memory; used instead of `certificateChainFile` when set.
+    public var certificateChainPEM: [UInt8]?
+    /// Private key (PEM) for `certificateChainPEM`, held in memory only until the context is built.
+    public var privateKeyPEM: [UInt8]?
     /// Private key for `certificateChainFile`.
     public var privateKeyFile: String?
     /// Oldest version accepted.

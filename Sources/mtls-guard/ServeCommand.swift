@@ -1,5 +1,6 @@
 import ArgumentParser
 import Certificates
+import ClusterState
 import Foundation
 import KubeModel
 import Logging
@@ -15,6 +16,11 @@ struct ServeCommand: AsyncParsableCommand {
             Without --cert/--key, a development CA and serving certificate (SANs localhost, 127.0.0.1)
             are created once under --certs-dir and reused; point your client at <certs-dir>/ca.crt.
             SIGTERM turns /readyz off, waits --shutdown-delay, drains in-flight requests and exits 0.
+
+            The cluster view for the rules that look at other objects: live from the API server with \
+            --kubeconfig (or $KUBECONFIG, or the pod's service account when running in a pod), from \
+            manifests with --state, or none with --no-cluster. /readyz fails until the live view has \
+            listed every source once.
             """)
 
     @Option(help: "Serving certificate chain (PEM). Reloaded when it changes on disk.")
@@ -33,6 +39,20 @@ struct ServeCommand: AsyncParsableCommand {
     var mode: ReviewMode = .enforce
     @Option(parsing: .upToNextOption, help: "Manifests (files or directories) that form the cluster view.")
     var state: [String] = []
+    @Option(help: "kubeconfig for the live cluster view (default: $KUBECONFIG's first file, else the pod's service account).")
+    var kubeconfig: String?
+    @Option(help: "With --kubeconfig: the context to use instead of current-context.")
+    var context: String?
+    @Flag(help: "No cluster view at all: rules that look at other objects are skipped (with a warning).")
+    var noCluster = false
+    @Option(help: .hidden) var serviceAccountDir = KubeConfiguration.serviceAccountDirectory
+    @Option(help: .hidden) var watchTimeoutSeconds: Int?
+    @Option(help: .hidden) var watchIdleGrace: Double = 30
+    @Option(help: .hidden) var backoffInitial: Double = 0.8
+    @Option(help: .hidden) var backoffCap: Double = 30
+    @Option(help: .hidden) var resourceRecheckInterval: Double = 60
+    @Option(help: .hidden) var tokenReloadInterval: Double = 60
+    @Option(help: .hidden) var pageSize = 500
     @Option(help: "Require client certificates signed by this CA (the API server's).")
     var clientCA: String?
     @Option(name: .customLong("client-cn"), help: "With --client-ca: accepted client certificate common names (repeatable).")
@@ -53,6 +73,16 @@ struct ServeCommand: AsyncParsableCommand {
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
         if !(1...1_000_000).contains(maxConnections) { throw ValidationError("--max-connections must be in 1...1000000") }
         if !clientCNs.isEmpty && clientCA == nil { throw ValidationError("--client-cn needs --client-ca") }
+        if noCluster && (kubeconfig != nil || !state.isEmpty) { throw ValidationError("--no-cluster excludes --kubeconfig and --state") }
+        if kubeconfig != nil && !state.isEmpty { throw ValidationError("--kubeconfig (live view) and --state (manifests) exclude each other") }
+        if context != nil && kubeconfig == nil && KubeConfiguration.kubeconfigPath() == nil { throw ValidationError("--context needs --kubeconfig or $KUBECONFIG") }
+        if !(1...10_000).contains(pageSize) { throw ValidationError("--page-size must be in 1...10000") }
+        if let watchTimeoutSeconds, !(1...3600).contains(watchTimeoutSeconds) { throw ValidationError("--watch-timeout-seconds must be in 1...3600") }
+        for (name, value) in [("--watch-idle-grace", watchIdleGrace), ("--backoff-initial", backoffInitial), ("--backoff-cap", backoffCap),
+                              ("--resource-recheck-interval", resourceRecheckInterval), ("--token-reload-interval", tokenReloadInterval)]
+        where !(value.isFinite && (0.01...86_400).contains(value)) {
+            throw ValidationError("\(name) must be a number of seconds in 0.01...86400")
+        }
         for (name, value, range) in [("--shutdown-delay", shutdownDelay, 0...3600.0), ("--idle-timeout", idleTimeout, 0.001...86_400),
                                      ("--certificate-check-interval", certificateCheckInterval, 0.001...86_400)]
         where !(value.isFinite && range.contains(value)) {
@@ -71,12 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "mtls-guard")
         let (certFile, keyFile) = try servingCertificate(logger: logger)
 
-        let clusterView = ClusterView()
-        if !state.isEmpty {
-            let loaded = try loadManifests(state)
-            clusterView.replace(with: InMemorySnapshot(objects: loaded.map(\.object)))
-            logger.info("cluster view loaded from manifests", metadata: ["objects": .stringConvertible(loaded.count)])
-        }
+        let clusterView = try makeClusterView(logger: logger)
 
         var configuration = WebhookServerConfiguration(certificateFile: certFile, privateKeyFile: keyFile)
         configuration.host = host
@@ -95,11 +120,68 @@ struct ServeCommand: AsyncParsableCommand {
             current.now = Date()
             return current
         }
-        // With --state the view is complete at start; without it the engine reports what it skips.
-        server.readiness.clusterViewReady()
         logger.info("mtls-guard starting", metadata: ["mode": .string(mode.rawValue)])
+        guard let watcher = clusterView.live else {
+            // With --state the view is complete at start; without one the engine reports what it skips.
+            server.readiness.clusterViewReady()
+            try await server.run()
+            return
+        }
+        server.readiness.clusterViewReady { watcher.notSyncedReason }
+        let reflectors = Task { await watcher.run() }
+        defer { reflectors.cancel() }
         try await server.run()
     }
+
+    /// The view the "needs state" rules read, chosen and logged at start.
+    private func makeClusterView(logger: Logger) throws -> ClusterView {
+        if noCluster {
+            logger.info("cluster view: none (--no-cluster); rules that look at other objects are skipped")
+            return ClusterView()
+        }
+        if !state.isEmpty {
+            let loaded = try loadManifests(state)
+            logger.info("cluster view: manifests (--state)", metadata: ["objects": .stringConvertible(loaded.count)])
+            return ClusterView(InMemorySnapshot(objects: loaded.map(\.object)))
+        }
+        let configuration: KubeConfiguration
+        do {
+            if let path = kubeconfig ?? KubeConfiguration.kubeconfigPath() {
+                configuration = try KubeConfiguration.load(kubeconfig: path, context: context)
+            } else if let inCluster = try KubeConfiguration.inCluster(serviceAccountDirectory: serviceAccountDir) {
+                configuration = inCluster
+            } else {
+                logger.notice("cluster view: none (not in a pod, no --kubeconfig, $KUBECONFIG or --state); rules that look at other objects are skipped")
+                return ClusterView()
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let token = BearerToken(fixed: configuration.token, file: configuration.tokenFile, reloadInterval: Self.duration(tokenReloadInterval))
+        let client: APIClient
+        do {
+            client = try APIClient(configuration: configuration, token: token)
+        } catch {
+            throw ValidationError("cannot use the API server's TLS settings from \(configuration.origin): \(error)")
+        }
+        var timing = ClusterWatcher.Timing()
+        if let watchTimeoutSeconds { timing.watchTimeoutSeconds = watchTimeoutSeconds...watchTimeoutSeconds }
+        timing.watchIdleGrace = Self.duration(watchIdleGrace)
+        timing.backoff.initial = Self.duration(backoffInitial)
+        timing.backoff.cap = Self.duration(max(backoffCap, backoffInitial))
+        timing.resourceRecheckInterval = Self.duration(resourceRecheckInterval)
+        timing.pageSize = pageSize
+        if configuration.insecureSkipTLSVerify {
+            logger.warning("insecure-skip-tls-verify: the API server's certificate is NOT verified")
+        }
+        logger.info("cluster view: live from the API server", metadata: [
+            "server": .string(configuration.serverDescription), "from": .string(configuration.origin),
+            "auth": .string(configuration.clientCertificatePEM != nil ? "client certificate" : (token.isConfigured ? "bearer token" : "none")),
+        ])
+        return ClusterView(live: ClusterWatcher(client: client, timing: timing, logger: logger))
+    }
+
+    private static func duration(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
 
     /// The given pair, or the development pair under `certsDir`, created on first use.
     private func servingCertificate(logger: Logger) throws -> (String, String) {

@@ -30,7 +30,7 @@ def free_port():
 class Server:
     """A running `mtls-guard serve` with its own development certificates and ports."""
 
-    def __init__(self, tmp, args=(), cert_args=None, env=None):
+    def __init__(self, tmp, args=(), cert_args=None, env=None, wait=True):
         self.tmp = pathlib.Path(tmp)
         self.certs = self.tmp / "certs"
         self.port = free_port()
@@ -42,7 +42,8 @@ class Server:
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         self.ca_file = self.certs / "ca.crt"
-        self.wait_ready()
+        if wait:
+            self.wait_ready()
 
     def context(self, cert=None, key=None):
         ctx = ssl.create_default_context(cafile=str(self.ca_file))

@@ -99,3 +99,26 @@ def test_deployment_args_are_accepted_by_the_binary(rendered):
     for arg in args[1:]:
         flag = arg.split("=", 1)[0]
         assert flag in help_text, f"{flag} is not an option of `mtls-guard serve`"
+
+
+def test_live_view_rbac_is_exactly_get_list_watch_on_the_sources(rendered):
+    (account,) = by_kind(rendered, "ServiceAccount")
+    (role,) = by_kind(rendered, "ClusterRole")
+    (binding,) = by_kind(rendered, "ClusterRoleBinding")
+    (deployment,) = by_kind(rendered, "Deployment")
+    granted = {(group, resource): sorted(rule["verbs"]) for rule in role["rules"]
+               for group in rule["apiGroups"] for resource in rule["resources"]}
+    assert granted == {
+        ("k8s.nginx.org", "policies"): ["get", "list", "watch"],
+        ("k8s.nginx.org", "virtualservers"): ["get", "list", "watch"],
+        ("k8s.nginx.org", "virtualserverroutes"): ["get", "list", "watch"],
+        ("networking.k8s.io", "ingresses"): ["get", "list", "watch"],
+        ("", "secrets"): ["get", "list", "watch"],
+    }
+    assert all("resourceNames" not in rule and "nonResourceURLs" not in rule for rule in role["rules"])
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"],
+                                    "namespace": account["metadata"]["namespace"]}]
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == account["metadata"]["name"]
+    assert account["metadata"]["namespace"] == deployment["metadata"]["namespace"]

@@ -1,3 +1,4 @@
+import ClusterState
 import Foundation
 import NIOConcurrencyHelpers
 import KubeModel
@@ -26,6 +27,8 @@ public final class WebhookMetrics: Sendable {
     private let certificateExpiry: Gauge
     private let ready: Gauge
     private let auditDropped: Counter
+    /// Cumulative cluster-view counts already turned into counter increments, by metric and labels.
+    private let reportedClusterCounts = NIOLockedValueBox([String: Int]())
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -164,6 +167,46 @@ public final class WebhookMetrics: Sendable {
         }
         if delta > 0 { certificateReloads.increment(by: Int64(delta)) }
         if let notAfter { certificateExpiry.set(notAfter.timeIntervalSince1970) }
+    }
+
+    /// Publishes the live view's state: objects, synced, seconds since the last event or bookmark
+    /// per source; relists, watch restarts and API errors as counters.
+    public func recordClusterState(_ statuses: [WatchSource: SourceStatus], now: ContinuousClock.Instant = .now) {
+        for source in WatchSource.allCases {
+            let status = statuses[source] ?? SourceStatus()
+            let label = ("source", source.rawValue)
+            registry.makeGauge(descriptor: Self.name("cluster_objects", "", "Objects held by the live view, by source."), labels: [label])
+                .set(Int64(status.objects))
+            registry.makeGauge(descriptor: Self.name("cluster_synced", "", "1 once the source has been listed (or its CRD is absent)."), labels: [label])
+                .set(status.syncedOnce ? Int64(1) : Int64(0))
+            if let last = status.lastActivity {
+                let elapsed = now - last
+                registry.makeGauge(
+                    descriptor: Self.name("cluster_seconds_since_last_event", "", "Seconds since the last watch event or bookmark (or list), by source."),
+                    labels: [label]
+                ).set(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            }
+            for (reason, count) in status.relists {
+                advance("cluster_relists", "Full LISTs of a source, by reason.", labels: [label, ("reason", reason)], to: count)
+            }
+            for (reason, count) in status.watchRestarts {
+                advance("cluster_watch_restarts", "Watches opened again, by source and reason.", labels: [label, ("reason", reason)], to: count)
+            }
+            for (code, count) in status.apiErrors {
+                advance("cluster_api_errors", "API server errors by source and status code.", labels: [label, ("code", code)], to: count)
+            }
+        }
+    }
+
+    private func advance(_ metric: String, _ help: String, labels: [(String, String)], to total: Int) {
+        let key = metric + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        let delta = reportedClusterCounts.withLockedValue { reported -> Int in
+            let before = reported[key] ?? 0
+            reported[key] = max(before, total)
+            return max(0, total - before)
+        }
+        let counter = registry.makeCounter(descriptor: Self.name(metric, "total", help), labels: labels)
+        if delta > 0 { counter.increment(by: Int64(delta)) }
     }
 
     /// The exposition text for `/metrics`.

@@ -1,3 +1,4 @@
+import ClusterState
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -76,8 +77,10 @@ public struct WebhookServer: Sendable {
                                every: TimeAmount(configuration.certificateCheckInterval))
         defer { provider.stopWatching() }
         readiness.certificateLoaded()
+        let live = clusterView.live
         let refreshCertificateMetrics: @Sendable () -> Void = {
             metrics.certificateLoaded(notAfter: provider.certificateNotAfter, reloads: provider.reloadCount)
+            if let live { metrics.recordClusterState(live.status.all) }
         }
         refreshCertificateMetrics()
 

@@ -1,0 +1,95 @@
+/// One list/watch source of the live view. Secrets are two sources, one per type, so that no
+/// other Secret (service-account tokens, Helm releases, application credentials) is ever fetched.
+public enum WatchSource: String, CaseIterable, Sendable, Hashable, Comparable {
+    // Declaration order is the order referrers are reported in (as `InMemorySnapshot` does).
+    case policies
+    case ingresses
+    case virtualServers = "virtualservers"
+    case virtualServerRoutes = "virtualserverroutes"
+    case caSecrets = "secrets-ca"
+    case tlsSecrets = "secrets-tls"
+
+    public static func < (lhs: WatchSource, rhs: WatchSource) -> Bool {
+        lhs.order < rhs.order
+    }
+
+    private var order: Int {
+        WatchSource.allCases.firstIndex(of: self) ?? 0
+    }
+
+    /// API group; empty for the core group.
+    public var group: String {
+        switch self {
+        case .policies, .virtualServers, .virtualServerRoutes: return "k8s.nginx.org"
+        case .ingresses: return "networking.k8s.io"
+        case .caSecrets, .tlsSecrets: return ""
+        }
+    }
+
+    public var version: String { "v1" }
+
+    /// The resource's plural name in the API path and in RBAC rules.
+    public var resource: String {
+        switch self {
+        case .policies: return "policies"
+        case .ingresses: return "ingresses"
+        case .virtualServers: return "virtualservers"
+        case .virtualServerRoutes: return "virtualserverroutes"
+        case .caSecrets, .tlsSecrets: return "secrets"
+        }
+    }
+
+    /// `type=...` for the Secret sources.
+    public var fieldSelector: String? {
+        switch self {
+        case .caSecrets: return "type=nginx.org/ca"
+        case .tlsSecrets: return "type=kubernetes.io/tls"
+        default: return nil
+        }
+    }
+
+    /// `policies.k8s.nginx.org`, `secrets (type=nginx.org/ca)`: the name used in readiness, logs and metrics.
+    public var displayName: String {
+        let qualified = group.isEmpty ? resource : "\(resource).\(group)"
+        if let fieldSelector { return "\(qualified) (\(fieldSelector))" }
+        return qualified
+    }
+
+    /// Whether the resource belongs to NIC's CRDs, which may not be installed.
+    public var isCustomResource: Bool { group == "k8s.nginx.org" }
+
+    /// Path of the all-namespaces collection.
+    public var collectionPath: String {
+        group.isEmpty ? "/api/\(version)/\(resource)" : "/apis/\(group)/\(version)/\(resource)"
+    }
+
+    /// Path of one object.
+    public func objectPath(namespace: String, name: String) -> String {
+        let base = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+        return "\(base)/namespaces/\(APIClient.escape(namespace))/\(resource)/\(APIClient.escape(name))"
+    }
+
+    /// The source an object of this API group and kind belongs to (Secrets by type).
+    static func of(_ object: KubeObjectKind) -> WatchSource? {
+        switch (object.group, object.kind) {
+        case ("k8s.nginx.org", "Policy"): return .policies
+        case ("networking.k8s.io", "Ingress"): return .ingresses
+        case ("k8s.nginx.org", "VirtualServer"): return .virtualServers
+        case ("k8s.nginx.org", "VirtualServerRoute"): return .virtualServerRoutes
+        case ("", "Secret"):
+            switch object.secretType {
+            case "nginx.org/ca": return .caSecrets
+            case "kubernetes.io/tls": return .tlsSecrets
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+}
+
+/// What decides an object's source.
+struct KubeObjectKind {
+    var group: String
+    var kind: String
+    var secretType: String?
+}

@@ -1,0 +1,16 @@
+import KubeModel
+import Rules
+
+/// An object as the live view keeps it: stripped of what no rule reads, with the references it
+/// makes (so an update can retract them without re-reading the old object) and, for a Secret,
+/// the verdict on its content computed once at ingest, while the private key was still there.
+public struct StoredObject: Sendable {
+    public var object: KubeObject
+    public var key: ObjectKey
+    public var source: WatchSource
+    public var resourceVersion: String?
+    var policyReferences: [ObjectKey]
+    var secretReferences: [ObjectKey]
+    /// Deny findings that make the Secret unusable as its own type; `nil` for non-Secrets.
+    var contentFailures: [Finding]?
+}
