@@ -251,6 +251,9 @@ struct Reflector: Sendable {
                 applied += 1
             }
         }
+        // A stream that ends inside an event was cut, not ended by the server's timeout: the
+        // partial event is discarded and the restart is counted as a dropped connection.
+        if framer.pendingCount > 0 { throw APIClientError.connectionClosed }
         return nil
     }
 
