@@ -7,7 +7,7 @@ struct MTLSGuard: AsyncParsableCommand {
         commandName: "mtls-guard",
         abstract: "Validates NGINX Ingress Controller and NGINX Service Mesh mTLS configuration.",
         subcommands: [
-            ServeCommand.self, ValidateCommand.self, ReviewCommand.self,
+            ServeCommand.self, ValidateCommand.self, ReviewCommand.self, AuditCommand.self,
             CheckUpstreamCACommand.self, CertsCommand.self,
         ]
     )
