@@ -179,7 +179,7 @@ public final class LiveAudit: Sendable {
     public static func judgeAll(_ snapshot: LiveSnapshot, watcher: ClusterWatcher?, settings: Settings,
                                 configuration: Configuration = Configuration()) async -> AuditResults {
         var subjects: [AuditSubject] = []
-        for source in WatchSource.allCases {
+        for source in WatchSource.allCases where ObjectKind.of(source) != nil {
             for stored in snapshot.all(source) { subjects.append(AuditSubject(stored.object)) }
         }
         var results = AuditResults()

@@ -14,7 +14,7 @@ import time
 import pytest
 import yaml
 
-from conftest import BIN, ROOT, openssl
+from conftest import BIN, ROOT, admission_request, openssl
 from emulator_fixture import emulator, emulator_factory  # noqa: F401  (pytest fixtures)
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed (make deps)")
@@ -276,3 +276,35 @@ def test_policy_reports_component_renders_crd_and_rbac(tmp_path):
     account = next(o for o in rendered if o["kind"] == "ServiceAccount")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"],
                                     "namespace": account["metadata"]["namespace"]}]
+
+
+def test_namespace_label_overrides_the_mode(emulator, server_factory, tmp):
+    seed_namespace(emulator, tmp, "team-a")
+    seed_namespace(emulator, tmp, "team-b")
+    emulator.kubectl("label", "namespace", "team-a", "mtls-guard.nginx.org/mode=audit")
+    server = start(server_factory, emulator, "--mode", "enforce", "--policy-reports=false")
+
+    def review(ns):
+        return server.review(admission_request(ingress("no-tls", ns, "mtls", tls=False)))
+
+    # team-a is in audit mode: allowed, nothing returned, but logged with what enforce would do.
+    answer = review("team-a")
+    assert answer["allowed"] is True and "warnings" not in answer
+    line = wait_for("the audit line", lambda: next((r for r in server.log_records()
+                                                    if r.get("audit") == "true" and r.get("namespace") == "team-a"), None))
+    assert (line["mode"], line["decision"], line["allowed"]) == ("audit", "deny", "true")
+    assert any(f["rule"] == "ingress-mtls/tls-required" for f in line["findings"])
+    # team-b follows --mode: denied.
+    answer = review("team-b")
+    assert answer["allowed"] is False and "ingress-mtls/tls-required" in answer["status"]["message"]
+    assert metric(server, "mtls_guard_requests_total", kind="Ingress", operation="CREATE", decision="deny", mode="audit", dry_run="false") == 1
+    assert metric(server, "mtls_guard_requests_total", kind="Ingress", operation="CREATE", decision="deny", mode="enforce", dry_run="false") == 1
+
+    # The label is read from the live view: a change is seen without restarting, a bad value is ignored.
+    emulator.kubectl("label", "namespace", "team-b", "mtls-guard.nginx.org/mode=warn")
+    answer = wait_for("team-b in warn mode", lambda: (lambda a: a if a["allowed"] else None)(review("team-b")))
+    assert any("ingress-mtls/tls-required" in w for w in answer["warnings"])
+    emulator.kubectl("label", "--overwrite", "namespace", "team-a", "mtls-guard.nginx.org/mode=sometimes")
+    wait_for("team-a back to enforce", lambda: review("team-a")["allowed"] is False)
+    emulator.kubectl("label", "namespace", "team-b", "mtls-guard.nginx.org/mode-")
+    wait_for("team-b back to enforce", lambda: review("team-b")["allowed"] is False)
