@@ -58,8 +58,11 @@ curl -sf "http://127.0.0.1:$metrics_port/readyz" >/dev/null || { echo "server no
 echo "mtls-guard is up on https://localhost:$port (development CA: certs/ca.crt; metrics: http://127.0.0.1:$metrics_port/metrics)"
 grep -i 'cluster view' "$log" | head -1 | python3 -c 'import json,sys
 for line in sys.stdin:
-    try: print("  " + json.loads(line).get("message", line.strip()))
-    except ValueError: print("  " + line.strip())' || true
+    try:
+        r = json.loads(line)
+        print("  " + r.get("msg", "") + "".join(f", {k} {r[k]}" for k in ("server", "auth") if k in r))
+    except ValueError:
+        print("  " + line.strip())' || true
 echo
 
 review() { # file -> prints the verdict

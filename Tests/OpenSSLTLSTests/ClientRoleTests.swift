@@ -48,7 +48,7 @@ final class OpenSSLServerProcess: @unchecked Sendable {
 struct ClientRoleTests {
     /// Connects, sends an HTTP GET (s_server -www answers with a status page) and waits for the
     /// channel to finish, one way or the other.
-    static func exchange(pki: TestPKI, client: TLSClientConfiguration, serverHostname: String,
+    static func exchange(pki: TestPKI, client: TLSClientConfiguration, serverHostname: String?,
                          serverArguments: [String] = []) async throws -> (Recorder, String) {
         let server = try OpenSSLServerProcess(pki: pki, extraArguments: serverArguments)
         defer { server.stop() }
@@ -121,5 +121,51 @@ struct ClientRoleTests {
                                                 serverHostname: "localhost", serverArguments: ["-Verify", "1"])
         #expect(!anonymous.0.received.contains("200 ok"), "s_server -Verify refuses a client without certificate")
         #expect(!anonymous.0.tlsErrors.isEmpty)
+    }
+
+    /// A kubeconfig's `certificate-authority-data` and `client-*-data`: trust and identity from memory.
+    @Test func inMemoryTrustAndClientIdentity() async throws {
+        let pki = try TestPKI.require()
+        func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+        var configuration = TLSClientConfiguration()
+        configuration.trustedCAPEM = try bytes(pki.caFile)
+        configuration.certificateChainPEM = try bytes(pki.path("client.pem"))
+        configuration.privateKeyPEM = try bytes(pki.path("client.key"))
+        let (recorder, serverOutput) = try await Self.exchange(pki: pki, client: configuration, serverHostname: "127.0.0.1",
+                                                               serverArguments: ["-Verify", "1"])
+        #expect(recorder.handshake != nil, "\(recorder.errors) \(serverOutput)")
+        #expect(serverOutput.contains("admission-client"), "s_server saw the client certificate: \(serverOutput)")
+
+        var untrusted = TLSClientConfiguration()
+        untrusted.trustedCAPEM = try bytes(pki.otherCAFile)
+        let refused = try await Self.exchange(pki: pki, client: untrusted, serverHostname: "127.0.0.1")
+        guard case .handshakeFailed(let reason)? = refused.0.tlsErrors.first else {
+            Issue.record("expected handshakeFailed, got \(refused.0.errors)")
+            return
+        }
+        #expect(reason.contains("certificate verify failed"), "\(reason)")
+    }
+
+    @Test func inMemoryMaterialIsValidated() throws {
+        var noCertificate = TLSClientConfiguration()
+        noCertificate.trustedCAPEM = Array("not a certificate".utf8)
+        #expect(throws: OpenSSLTLSError.self) { try OpenSSLContext(configuration: noCertificate) }
+        let pki = try TestPKI.require()
+        var mismatched = TLSClientConfiguration()
+        mismatched.certificateChainPEM = Array(try Data(contentsOf: URL(fileURLWithPath: pki.path("client.pem"))))
+        mismatched.privateKeyPEM = Array(try Data(contentsOf: URL(fileURLWithPath: pki.serverKey)))
+        #expect(throws: OpenSSLTLSError.self) { try OpenSSLContext(configuration: mismatched) }
+        var keyOnly = TLSClientConfiguration()
+        keyOnly.privateKeyPEM = mismatched.privateKeyPEM
+        #expect(throws: OpenSSLTLSError.self) { try OpenSSLContext(configuration: keyOnly) }
+    }
+
+    /// `insecure-skip-tls-verify`: the handshake completes against a server the client cannot verify.
+    @Test func verificationCanBeTurnedOffExplicitly() async throws {
+        let pki = try TestPKI.require()
+        var configuration = TLSClientConfiguration(trustedCAFile: pki.otherCAFile)
+        configuration.verifiesPeer = false
+        let (recorder, _) = try await Self.exchange(pki: pki, client: configuration, serverHostname: nil)
+        #expect(recorder.handshake != nil, "\(recorder.errors)")
     }
 }

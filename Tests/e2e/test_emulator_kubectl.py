@@ -429,3 +429,16 @@ def test_unknown_paths_and_public_endpoints(emulator):
     assert status == 404 and body["kind"] == "Status"
     assert emulator.api("GET", "/version", token=None)[0] == 200
     assert emulator.api("GET", "/api/v1/namespaces", token=None)[0] == 401
+
+
+def test_seeds_from_yaml_dirs_json_files_and_lists(emulator_factory, tmp_path):
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [secret("from-list"), secret("other", ns="default")]}))
+    e = emulator_factory(seeds=[EXAMPLES / "good", listed])
+    _, body = e.api_json("GET", "/api/v1/secrets")
+    assert names(body["items"]) == ["egress-mtls-secret", "egress-trusted-ca-secret", "from-list", "ingress-mtls-secret",
+                                    "other", "tls-secret"]
+    _, body = e.api_json("GET", "/apis/k8s.nginx.org/v1/namespaces/cafe/policies")
+    assert names(body["items"]) == ["egress-mtls-policy", "ingress-mtls-policy"]
+    # Seeded objects are created objects: each has its own resourceVersion.
+    assert len({i["metadata"]["resourceVersion"] for i in body["items"]}) == 2

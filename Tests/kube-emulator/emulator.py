@@ -14,7 +14,7 @@ signed by ca.crt, both made with the openssl CLI), token (the current bearer tok
 (context `emulator`, tokenFile DIR/token), port, control-port and, last, `ready` (the pid) once
 both listeners accept.
 
-What it implements (see README.md next to this file for the full list):
+What it implements (the README's "API-server emulator" section lists its differences from kube-apiserver):
 - discovery: /api, /api/v1, /apis, /apis/<group>/<version>, /version, /openapi/v3;
 - LIST/GET/POST/PUT/PATCH/DELETE, namespaced and across namespaces, on the resources in
   RESOURCES; kind/apiVersion/uid/creationTimestamp/resourceVersion/generation set as the API

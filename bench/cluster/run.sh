@@ -7,7 +7,10 @@
 #   - RSS after sync (VmRSS, and VmHWM the peak) from /proc;
 #   - time from a change PUT to the emulator to the first review that shows it, over N changes;
 #   - the Ingress review rate (wrk, 16 keep-alive connections) with no changes and while
-#     100 changes/s stream in, alternated, repeated 3 times: the ratio churn/idle is the figure.
+#     100 changes/s stream in, alternated, repeated 3 times: the ratio churn/idle is the figure;
+#     with the server's CPU time per review in both windows (from /proc/PID/stat), which a busy
+#     machine disturbs less than the rate;
+#   - the server's CPU to ingest 100 changes/s with no reviews, against a quiet window.
 # Everything (emulator, churn client, wrk, server) shares this machine's cores: the rates are for
 # comparison within the run, not absolute capacity.
 # Usage: bench/cluster/run.sh [mtls-guard binary] [seconds per wrk run] [changes]
@@ -18,8 +21,9 @@ bin=${1:-.build/release/mtls-guard}
 secs=${2:-10}
 changes=${3:-1000}
 rate=${CHURN_RATE:-100}
-port=${BENCH_PORT:-18643}
-metrics_port=${BENCH_METRICS_PORT:-19290}
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=${BENCH_PORT:-$(free_port)}
+metrics_port=${BENCH_METRICS_PORT:-$(free_port)}
 
 [ -x "$bin" ] || { echo "error: $bin not found: build it first (make release)" >&2; exit 1; }
 "$bin" serve --help 2>&1 | grep -q -- --kubeconfig || { echo "error: $bin has no serve --kubeconfig (live cluster view)" >&2; exit 1; }
@@ -64,6 +68,9 @@ until curl -sf -o /dev/null "http://127.0.0.1:$metrics_port/readyz"; do
   sleep 0.005
 done
 ready_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/$pid/stat; }
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$pid/status; }
 sleep 1
 rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$pid/status)
 hwm=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$pid/status)
@@ -75,25 +82,41 @@ lat=$(python3 bench/cluster/measure.py latency --emulator "$out/emu" --webhook "
   --ca "$out/certs/ca.crt" --changes "$changes")
 echo "$lat"
 
+echo "RSS after the changes: $(rss_mb) MB"
+
 echo "== Ingress review rate: idle vs $rate changes/s (wrk -c16, ${secs}s each, 3 rounds)"
 python3 bench/cluster/measure.py body --out "$out/review.json"
-wrk_rps() {
+wrk_run() { # -> "requests/s requests"
   BODY_FILE="$out/review.json" wrk -t1 -c16 -d"${secs}s" -s bench/webhook/post.lua "https://localhost:$port/validate" 2>&1 |
-    awk '/Requests\/sec/ {printf "%.0f", $2}'
+    awk '/Requests\/sec/ {rps=$2} / requests in / {n=$1} END {printf "%.0f %d", rps, n}'
 }
 ratios=()
 for round in 1 2 3; do
-  idle=$(wrk_rps)
+  c0=$(cpu_ticks); read -r idle idle_n <<<"$(wrk_run)"; c1=$(cpu_ticks)
   python3 bench/cluster/measure.py churn --emulator "$out/emu" --rate "$rate" --seconds $((secs + 4)) >"$out/churn.json" &
   churn_pid=$!
   sleep 3   # the churn client lists its objects first, then streams
-  busy=$(wrk_rps)
+  c2=$(cpu_ticks); read -r busy busy_n <<<"$(wrk_run)"; c3=$(cpu_ticks)
   wait $churn_pid
   ratio=$(awk -v a="$busy" -v b="$idle" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
   ratios+=("$ratio")
-  echo "round $round: idle ${idle}/s, under churn ${busy}/s ($(cat "$out/churn.json")), ratio $ratio"
+  cpu_idle=$(awk -v t=$((c1 - c0)) -v n="$idle_n" -v hz="$hz" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+  cpu_busy=$(awk -v t=$((c3 - c2)) -v n="$busy_n" -v hz="$hz" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+  echo "round $round: idle ${idle}/s, under churn ${busy}/s ($(cat "$out/churn.json")), ratio $ratio;" \
+       "server CPU per review ${cpu_idle} us idle, ${cpu_busy} us under churn; RSS $(rss_mb) MB"
 done
 printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "ratio churn/idle: median %s (min %s, max %s)\n", v[2], v[1], v[3] }'
+
+echo "== server CPU to ingest changes, no reviews (${secs}s windows)"
+c0=$(cpu_ticks); sleep "$secs"; c1=$(cpu_ticks)
+python3 bench/cluster/measure.py churn --emulator "$out/emu" --rate "$rate" --seconds $((secs + 4)) >"$out/churn.json" &
+churn_pid=$!
+sleep 3
+c2=$(cpu_ticks); sleep "$secs"; c3=$(cpu_ticks)
+wait $churn_pid
+awk -v quiet=$((c1 - c0)) -v busy=$((c3 - c2)) -v secs="$secs" -v rate="$rate" -v hz="$hz" 'BEGIN {
+  printf "quiet: %.1f%% of a core; %s changes/s: %.1f%% of a core, %.0f us CPU per change\n",
+    quiet * 100 / hz / secs, rate, busy * 100 / hz / secs, (busy - quiet) * 1e6 / hz / (rate * secs) }'
 hwm=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$pid/status)
 rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$pid/status)
 echo "RSS at the end: ${rss} MB (peak ${hwm} MB)"

@@ -119,7 +119,7 @@ struct Reflector: Sendable {
         var items: [StoredObject] = []
         var continueToken: String?
         var resourceVersion = ""
-        repeat {
+        while true {
             try Task.checkCancellation()
             var query = [("limit", String(timing.pageSize))]
             if let selector = source.fieldSelector { query.append(("fieldSelector", selector)) }
@@ -148,8 +148,9 @@ struct Reflector: Sendable {
             }
             resourceVersion = document["metadata"]?["resourceVersion"]?.stringValue ?? ""
             let next = document["metadata"]?["continue"]?.stringValue ?? ""
-            continueToken = next.isEmpty ? nil : next
-        } while continueToken != nil
+            if next.isEmpty { break }
+            continueToken = next
+        }
         store.replace(source, with: items)
         let count = items.count
         status.update(source) {
