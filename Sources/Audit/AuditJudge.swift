@@ -46,7 +46,7 @@ public struct AuditJudge: Sendable {
                     || kind == ("k8s.nginx.org", "VirtualServerRoute") {
             let policies = ReferenceIndex.policies(of: object)
             findings += unusablePolicyFindings(object, policies: policies, existing: findings, policyVerdict: policyVerdict)
-            if let snapshot, policies.contains(where: { key in
+            if let snapshot, settings.checksClass(of: object), policies.contains(where: { key in
                 snapshot.policy(namespace: key.namespace, name: key.name).map { PolicyView($0).ingressMTLS != nil } ?? false
             }) {
                 mTLSSecrets = ReferenceIndex.secrets(of: object)

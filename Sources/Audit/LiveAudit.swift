@@ -85,7 +85,6 @@ public final class LiveAudit: Sendable {
             if ContinuousClock.now >= nextFull {
                 _ = journal.take()
                 recheck = nil
-                await publisher?.reload()
                 await fullPass()
                 nextFull = ContinuousClock.now + configuration.interval
                 continue

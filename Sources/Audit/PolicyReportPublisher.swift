@@ -26,6 +26,9 @@ public actor PolicyReportPublisher {
     /// What the API server holds, as far as this program knows.
     private var written: [String: Written] = [:]
     private var loaded = false
+    /// After a failed load, the next attempt waits this long (the CRD may never be installed).
+    private var nextLoad: ContinuousClock.Instant?
+    static let loadRetry: Duration = .seconds(60)
     private var loggedUnavailable = false
     public private(set) var writes = Writes()
 
@@ -50,7 +53,11 @@ public actor PolicyReportPublisher {
     /// Brings the reports of `namespaces` in line with `results`.
     public func publish(_ namespaces: Set<String>, results: AuditResults, now: Date = Date()) async {
         if !loaded {
-            guard await load() else { return }
+            if let nextLoad, ContinuousClock.now < nextLoad { return }
+            guard await load() else {
+                nextLoad = ContinuousClock.now + Self.loadRetry
+                return
+            }
         }
         // Reports left from before (a restart, a namespace whose last finding went unnoticed) go too.
         let stale = Set(written.keys).subtracting(results.namespaces)
@@ -80,7 +87,7 @@ public actor PolicyReportPublisher {
             ])
             guard response.status == 200 else {
                 if !loggedUnavailable {
-                    logger.warning("PolicyReports unavailable: install the wgpolicyk8s.io CRD and grant get, list, create, update, delete on policyreports (manifests/components/policy-reports); retrying at the next full pass",
+                    logger.warning("PolicyReports unavailable: install the wgpolicyk8s.io CRD and grant get, list, create, update, delete on policyreports (manifests/components/policy-reports); retrying every minute",
                                    metadata: ["code": .stringConvertible(response.status)])
                     loggedUnavailable = true
                 }
@@ -95,15 +102,9 @@ public actor PolicyReportPublisher {
             loaded = true
             return true
         } catch {
-            logger.warning("could not list PolicyReports; retrying at the next full pass", metadata: ["error": .string("\(error)")])
+            logger.warning("could not list PolicyReports; retrying every minute", metadata: ["error": .string("\(error)")])
             return false
         }
-    }
-
-    /// Forgets what was learnt, so the next publish lists the reports again (a full pass).
-    public func reload() {
-        loaded = false
-        written = [:]
     }
 
     private func write(_ report: PolicyReport, namespace: String) async throws {
