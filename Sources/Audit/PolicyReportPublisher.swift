@@ -26,6 +26,8 @@ public actor PolicyReportPublisher {
     /// What the API server holds, as far as this program knows.
     private var written: [String: Written] = [:]
     private var loaded = false
+    /// Namespaces whose last write failed: tried again at every publish until it succeeds.
+    private var failed = Set<String>()
     /// After a failed load, the next attempt waits this long (the CRD may never be installed).
     private var nextLoad: ContinuousClock.Instant?
     static let loadRetry: Duration = .seconds(60)
@@ -61,7 +63,9 @@ public actor PolicyReportPublisher {
         }
         // Reports left from before (a restart, a namespace whose last finding went unnoticed) go too.
         let stale = Set(written.keys).subtracting(results.namespaces)
-        for namespace in namespaces.union(stale).sorted() {
+        let retried = failed
+        failed = []
+        for namespace in namespaces.union(stale).union(retried).sorted() {
             guard !Task.isCancelled else { return }
             let objects = results.findings(in: namespace)
             do {
@@ -72,6 +76,7 @@ public actor PolicyReportPublisher {
                 }
             } catch {
                 writes.failed += 1
+                failed.insert(namespace)
                 logger.warning("could not write the PolicyReport", metadata: [
                     "namespace": .string(namespace), "error": .string("\(error)"),
                 ])

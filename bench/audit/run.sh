@@ -11,6 +11,8 @@
 #   B: `serve --audit-interval 1s`: full passes back to back; review latency with wrk while they
 #      run, and RSS sampled during the passes.
 # Everything shares this machine's cores: compare within the run.
+#   Latency is taken at a fixed 100 reviews/s (latency.py: what a stall costs a request) and
+#   saturated with wrk (where any CPU the audit takes shows as queueing).
 # Usage: bench/audit/run.sh [mtls-guard binary] [seconds per wrk run]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +22,7 @@ secs=${2:-10}
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 [ -x "$bin" ] || { echo "error: $bin not found: build it first (make release)" >&2; exit 1; }
-"$bin" serve --help 2>&1 | grep -q -- --audit-interval || { echo "error: $bin has no serve --audit-interval" >&2; exit 1; }
+[[ "$("$bin" serve --help 2>&1)" == *--audit-interval* ]] || { echo "error: $bin has no serve --audit-interval" >&2; exit 1; }
 for tool in wrk curl openssl; do
   command -v $tool >/dev/null || { echo "error: $tool is required (apt-get install wrk curl openssl)" >&2; exit 1; }
 done
@@ -77,6 +79,10 @@ wrk_p99() { # -> "p99_ms requests/s"
     awk '/^ +99%/ { v=$2; if (v ~ /us$/) { sub(/us/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms/,"",v) } else if (v ~ /s$/) { sub(/s/,"",v); v*=1000 } p=v }
          /Requests\/sec/ { r=$2 } END { printf "%.2f %.0f", p, r }'
 }
+fixed_rate() { # -> "p50 p99 max count" at 100 reviews/s
+  python3 bench/audit/latency.py --url "https://localhost:$port/validate" --ca "$out/certs/ca.crt" --body "$out/review.json" \
+    --rate 100 --seconds "$secs"
+}
 passes() { curl -s "http://127.0.0.1:$metrics_port/metrics" | awk '/^mtls_guard_audit_passes_total\{pass="full"\}/ {print $2}'; }
 
 ratios=()
@@ -89,8 +95,10 @@ for round in 1 2 3; do
   read -r rejudged rseconds <<<"$(pass_line false 1)"
   echo "A shared CA changed: $rejudged objects re-judged in $rseconds s"
   sleep 1
-  read -r idle_p99 idle_rps <<<"$(wrk_p99)"
-  echo "A audit idle: review p99 ${idle_p99} ms (${idle_rps}/s); RSS $(rss_mb) MB"
+  read -r idle_p50 idle_p99 idle_max _ <<<"$(fixed_rate)"
+  read -r idle_wrk_p99 idle_rps <<<"$(wrk_p99)"
+  echo "A audit idle: at 100 reviews/s p50 ${idle_p50} ms p99 ${idle_p99} ms max ${idle_max} ms;" \
+       "saturated (wrk -c8) p99 ${idle_wrk_p99} ms at ${idle_rps}/s; RSS $(rss_mb) MB"
   stop_server
 
   start_server 1s
@@ -99,14 +107,16 @@ for round in 1 2 3; do
   max_rss=0
   ( while kill -0 "$pid" 2>/dev/null; do awk '/VmRSS/ {print $2}' /proc/$pid/status; sleep 0.2; done ) >"$out/rss.txt" 2>/dev/null &
   sampler=$!
-  read -r busy_p99 busy_rps <<<"$(wrk_p99)"
+  read -r busy_p50 busy_p99 busy_max _ <<<"$(fixed_rate)"
+  read -r busy_wrk_p99 busy_rps <<<"$(wrk_p99)"
   kill "$sampler" 2>/dev/null || true
   after=$(passes)
   max_rss=$(sort -n "$out/rss.txt" | tail -1 | awk '{printf "%.1f", $1/1024}')
   read -r fj fs <<<"$(pass_line true 2)"
-  echo "B passes back to back ($((after - before)) full passes during wrk, e.g. $fj objects in $fs s):" \
-       "review p99 ${busy_p99} ms (${busy_rps}/s); max RSS during passes ${max_rss} MB"
+  echo "B passes back to back ($((after - before)) full passes completed while measuring, e.g. $fj objects in $fs s):" \
+       "at 100 reviews/s p50 ${busy_p50} ms p99 ${busy_p99} ms max ${busy_max} ms;" \
+       "saturated p99 ${busy_wrk_p99} ms at ${busy_rps}/s; max RSS during passes ${max_rss} MB"
   ratios+=("$(awk -v a="$busy_p99" -v b="$idle_p99" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')")
   stop_server
 done
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "review p99 during passes / idle: median %s (min %s, max %s)\n", v[2], v[1], v[3] }'
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "review p99 at 100/s during passes / idle: median %s (min %s, max %s)\n", v[2], v[1], v[3] }'
