@@ -17,8 +17,26 @@ public actor PolicyReportPublisher {
     }
 
     private struct Written {
-        var content: String
+        /// A digest of the content, not the content: a report can hold megabytes of results.
+        var content: ContentDigest
         var resourceVersion: String?
+    }
+
+    /// 128 bits of two independently salted hashes: compared only within this process.
+    struct ContentDigest: Equatable {
+        var first: Int
+        var second: Int
+
+        init(_ content: String) {
+            var a = Hasher()
+            a.combine(0x6d746c73)
+            a.combine(content)
+            var b = Hasher()
+            b.combine(0x67756172)
+            b.combine(content)
+            first = a.finalize()
+            second = b.finalize()
+        }
     }
 
     private let client: APIClient
@@ -102,7 +120,7 @@ public actor PolicyReportPublisher {
             let list = try JSONDecoder().decode(List.self, from: Data(response.body.readableBytesView))
             for item in list.items ?? [] where item.metadata.name == PolicyReport.name {
                 guard let namespace = item.metadata.namespace else { continue }
-                written[namespace] = Written(content: item.report.content, resourceVersion: item.metadata.resourceVersion)
+                written[namespace] = Written(content: ContentDigest(item.report.content), resourceVersion: item.metadata.resourceVersion)
             }
             loaded = true
             return true
@@ -113,7 +131,7 @@ public actor PolicyReportPublisher {
     }
 
     private func write(_ report: PolicyReport, namespace: String) async throws {
-        let content = report.content
+        let content = ContentDigest(report.content)
         if let known = written[namespace], known.content == content { return }
         let object = "\(Self.path(namespace: namespace))/\(PolicyReport.name)"
         if let known = written[namespace] {
@@ -153,7 +171,7 @@ public actor PolicyReportPublisher {
         writes.deleted += 1
     }
 
-    private func record(_ response: APIClient.Response, verb: String, namespace: String, content: String) throws {
+    private func record(_ response: APIClient.Response, verb: String, namespace: String, content: ContentDigest) throws {
         guard (200..<300).contains(response.status) else {
             throw PublishError(verb: verb, status: response.status, body: Self.message(response))
         }
