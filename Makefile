@@ -9,7 +9,7 @@ DEBUG_BIN    := .build/debug/mtls-guard
 APT_PACKAGES := libssl-dev pkg-config openssl curl
 
 .PHONY: all deps build release test test-swift test-e2e test-asan demo clean \
-        bench-tls bench-webhook bench-engine bench-cluster examples-certs
+        bench-tls bench-webhook bench-engine bench-cluster bench-audit examples-certs
 
 all: build
 
@@ -83,6 +83,11 @@ bench-engine: release
 ## bench-cluster: serve --kubeconfig against the API-server emulator holding 16,500 objects.
 bench-cluster: release
 	bash bench/cluster/run.sh $(RELEASE_BIN)
+
+## bench-audit: the background audit over the same population: first full pass, one shared-CA change
+## (objects re-judged), review p99 at 100/s during passes against idle, RSS during passes.
+bench-audit: release
+	bash bench/audit/run.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .build-asan
