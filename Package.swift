@@ -152,7 +152,11 @@ let package = Package(
             dependencies: ["Audit", "Rules", "KubeModel", "ClusterState"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "WebhookTests", dependencies: ["Webhook", "Rules", "KubeModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WebhookTests",
+            dependencies: ["Webhook", "Rules", "KubeModel", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

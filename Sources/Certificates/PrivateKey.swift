@@ -1,14 +1,16 @@
 import COpenSSLShims
 import Foundation
 
-/// An unencrypted private key (RSA or EC), held as PKCS#8 DER.
+/// An unencrypted private key (RSA or EC), held as OpenSSL's `EVP_PKEY`.
 ///
 /// Its description, debug description and mirror show only the algorithm, so that the key never
 /// reaches a log line, an error message or a test failure report.
 public struct PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The algorithm and size, e.g. `EC P-256` or `RSA 2048`.
     public let algorithm: String
-    private let pkcs8: [UInt8]
+    /// The parsed key, kept rather than re-encoded: with OpenSSL 3 every encode and decode runs its
+    /// provider lookups under locks, which made checking a TLS Secret's key cost three of them.
+    private let key: EVPKeyReference
 
     /// Parses DER from a PEM block labelled `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY` or `EC PRIVATE KEY`.
     init(der: [UInt8], label: String) throws(CertificateError) {
@@ -33,12 +35,10 @@ public struct PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringCo
         guard EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA || EVP_PKEY_get_base_id(key) == EVP_PKEY_EC else {
             throw CertificateError(kind: .invalidPrivateKey, reason: "unsupported key type: only RSA and EC keys are supported")
         }
-        guard let pkcs8 = OpenSSLSupport.writingToMemory({ i2d_PKCS8PrivateKey_bio($0, key, nil, nil, 0, nil, nil) == 1 }),
-              !pkcs8.isEmpty
-        else {
-            throw CertificateError.openSSL(.invalidPrivateKey, "the private key cannot be encoded as PKCS#8")
+        guard EVP_PKEY_up_ref(key) == 1 else {
+            throw CertificateError.openSSL(.invalidPrivateKey, "the private key cannot be referenced")
         }
-        self.pkcs8 = pkcs8
+        self.key = EVPKeyReference(key)
         self.algorithm = Self.algorithm(of: key)
         OpenSSLErrors.clear()
     }
@@ -54,7 +54,10 @@ public struct PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringCo
     }
 
     /// The key as an unencrypted PKCS#8 `PRIVATE KEY` PEM block.
-    public func pemEncoded() -> String { OpenSSLSupport.pem(label: "PRIVATE KEY", der: pkcs8) }
+    public func pemEncoded() -> String {
+        let pkcs8 = OpenSSLSupport.writingToMemory({ i2d_PKCS8PrivateKey_bio($0, key.pointer, nil, nil, 0, nil, nil) == 1 }) ?? []
+        return OpenSSLSupport.pem(label: "PRIVATE KEY", der: pkcs8)
+    }
 
     public var description: String { "PrivateKey(\(algorithm))" }
     public var debugDescription: String { description }
@@ -62,10 +65,7 @@ public struct PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringCo
 
     /// Runs `body` with a temporary `EVP_PKEY` for this key.
     func withEVPKey<T>(_ body: (OpaquePointer) throws(CertificateError) -> T) throws(CertificateError) -> T {
-        let key = OpenSSLSupport.decode(pkcs8, with: { d2i_AutoPrivateKey(nil, $0, $1) }, free: { EVP_PKEY_free($0) })
-        guard let key else { throw CertificateError.openSSL(.invalidPrivateKey, "the private key cannot be loaded") }
-        defer { EVP_PKEY_free(key) }
-        return try body(key)
+        try body(key.pointer)
     }
 
     private static func algorithm(of key: OpaquePointer) -> String {
@@ -77,5 +77,19 @@ public struct PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringCo
         let nid = OBJ_sn2nid(name)
         if nid != NID_undef, let nist = EC_curve_nid2nist(nid) { return "EC \(String(cString: nist))" }
         return "EC \(String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self))"
+    }
+}
+
+/// Owns one reference to an `EVP_PKEY`. `@unchecked Sendable`: the key is never changed after
+/// parsing, and OpenSSL 3 allows concurrent read-only use of an `EVP_PKEY` (signing, comparing).
+final class EVPKeyReference: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(_ pointer: OpaquePointer) {
+        self.pointer = pointer
+    }
+
+    deinit {
+        EVP_PKEY_free(pointer)
     }
 }

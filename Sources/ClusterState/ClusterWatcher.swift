@@ -1,6 +1,7 @@
 import Foundation
 import KubeModel
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Rules
 
@@ -27,6 +28,7 @@ public final class ClusterWatcher: Sendable {
     public let status = StatusBoard()
     let timing: Timing
     let logger: Logger
+    private let everySourceSynced = NIOLockedValueBox(false)
 
     public init(client: APIClient, timing: Timing = Timing(), logger: Logger) {
         self.client = client
@@ -47,8 +49,13 @@ public final class ClusterWatcher: Sendable {
     /// The current snapshot once every source has synced at least once; `nil` before (the
     /// "needs state" rules are then skipped, never run on a partial view).
     public var snapshot: LiveSnapshot? {
-        let statuses = status.all
-        guard WatchSource.allCases.allSatisfy({ statuses[$0]?.syncedOnce == true }) else { return nil }
+        guard everySourceSynced.withLockedValue({ $0 }) else {
+            let statuses = status.all
+            guard WatchSource.allCases.allSatisfy({ statuses[$0]?.syncedOnce == true }) else { return nil }
+            // Synced once is synced for good: later reviews skip the status check.
+            everySourceSynced.withLockedValue { $0 = true }
+            return store.snapshot
+        }
         return store.snapshot
     }
 
@@ -79,29 +86,32 @@ public final class ClusterWatcher: Sendable {
         let lookups = policies.map { (WatchSource.policies, $0) } + secrets.map { (WatchSource.caSecrets, $0) }
         let client = self.client
         let limit = timing.readThroughTimeout
-        let found: [FoundObject] = await withTaskGroup(of: LookupOutcome.self) { group in
-            let bounded = lookups.prefix(16)
-            for (source, key) in bounded {
-                group.addTask { .fetched(await Self.fetch(source, key, client: client)) }
+        // Raced against the limit without waiting for the lookups to end: a connect to an API
+        // server that drops packets is not cancellable and must not hold the review.
+        let collected = NIOLockedValueBox([FoundObject]())
+        let resumed = NIOLockedValueBox(false)
+        let found: [FoundObject] = await withCheckedContinuation { continuation in
+            let finish: @Sendable () -> Void = {
+                guard resumed.withLockedValue({ done in defer { done = true }; return !done }) else { return }
+                continuation.resume(returning: collected.withLockedValue { $0 })
             }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return .timedOut
-            }
-            var found: [FoundObject] = []
-            var remaining = bounded.count
-            while remaining > 0, let next = await group.next() {
-                switch next {
-                case .timedOut:
-                    remaining = 0
-                case .fetched(let object):
-                    if let object { found.append(object) }
-                    remaining -= 1
+            let lookupsTask = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for (source, key) in lookups.prefix(16) {
+                        group.addTask {
+                            if let object = await Self.fetch(source, key, client: client) {
+                                collected.withLockedValue { $0.append(object) }
+                            }
+                        }
+                    }
                 }
+                finish()
             }
-            // Cancelling closes the connections of lookups still running.
-            group.cancelAll()
-            return found
+            Task {
+                try? await Task.sleep(for: limit)
+                finish()
+                lookupsTask.cancel()
+            }
         }
         guard !found.isEmpty else { return snapshot }
         var overlay = snapshot
@@ -112,11 +122,6 @@ public final class ClusterWatcher: Sendable {
             }
         }
         return overlay
-    }
-
-    enum LookupOutcome: Sendable {
-        case fetched(FoundObject?)
-        case timedOut
     }
 
     enum FoundObject: Sendable {

@@ -18,9 +18,9 @@ struct ServeCommand: AsyncParsableCommand {
             are created once under --certs-dir and reused; point your client at <certs-dir>/ca.crt.
             SIGTERM turns /readyz off, waits --shutdown-delay, drains in-flight requests and exits 0.
 
-            The cluster view for the rules that look at other objects: live from the API server with
-            --kubeconfig (or $KUBECONFIG, or the pod's service account when running in a pod), from
-            manifests with --state, or none with --no-cluster. /readyz fails until the live view has
+            The cluster view for the rules that look at other objects: live from the API server with \
+            --kubeconfig (or $KUBECONFIG, or the pod's service account when running in a pod), from \
+            manifests with --state, or none with --no-cluster. /readyz fails until the live view has \
             listed every source once.
             """)
 

@@ -49,6 +49,15 @@ KUBECTL = os.environ.get("KUBECTL", "kubectl")
 _UNSET = object()
 
 
+def _die_with_parent():
+    """In the child: SIGTERM when the test process dies, so a killed pytest leaves no emulator."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Emulator:
     """A running emulator in its own folder; see the module docstring."""
 
@@ -61,7 +70,7 @@ class Emulator:
         for seed in seeds:
             cmd += ["--seed", str(seed)]
         cmd += [str(a) for a in args]
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         deadline = time.time() + 30
         while not (self.dir / "ready").exists():
             if self.proc.poll() is not None:

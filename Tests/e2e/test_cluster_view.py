@@ -446,3 +446,29 @@ def test_exec_users_are_refused_with_a_clear_message(tmp_path):
                           "--port", "0", "--metrics-port", "0"], capture_output=True, text=True, timeout=30)
     assert out.returncode != 0
     assert "exec plugin" in out.stderr, out.stderr
+
+
+def test_policy_naming_a_secret_of_the_wrong_type_is_denied(cafe, server_factory):
+    server = serve(server_factory, cafe)
+    # A TLS Secret (watched) and an Opaque one (never watched: found by the read-through GET).
+    for secret_name in ("tls-secret", "opaque-ca"):
+        if secret_name == "opaque-ca":
+            create(cafe, {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": secret_name, "namespace": "cafe"},
+                          "data": {"ca.crt": "bm90IGEgY2VydA=="}})
+        response = server.review(admission_request(policy(f"uses-{secret_name}", secret=secret_name)))
+        assert not response["allowed"], response
+        assert "ingress-mtls/client-cert-secret-ref" in rules_of(response)
+        assert "nginx.org/ca" in response["status"]["message"]
+    assert "bm90IGEgY2VydA==" not in server.logs()
+
+
+def test_reviews_go_on_from_the_last_view_when_the_api_server_is_gone(cafe, server_factory):
+    server = serve(server_factory, cafe)
+    cafe.stop()
+    start = time.time()
+    # Known Policy: judged from the view; unknown one: the read-through fails fast, it stays missing.
+    assert policy_denies_ingress_without_tls(server, "ingress-mtls-policy")
+    response = server.review(admission_request(ingress_with("never-created")))
+    assert response["allowed"] and "ingress/policy-ref" in rules_of(response)
+    assert time.time() - start < 3
+    assert readyz(server)[0] == 200, "synced once is ready: the view is kept, not dropped"

@@ -379,3 +379,22 @@ def test_connection_cap_pauses_accepting_until_a_slot_frees(server_factory):
     time.sleep(0.3)
     assert s.review(admission_request(bad_policy()))["allowed"] is False
     held[1].close()
+
+
+def test_body_not_received_within_the_timeout_gets_504(server):
+    """A client that stops sending its body is answered 504 at the API server's ?timeout=."""
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    tls = server.context().wrap_socket(raw, server_hostname="localhost")
+    start = time.time()
+    tls.sendall(b"POST /validate?timeout=1s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 1000\r\n\r\n{\"apiVersion\":")
+    data = b""
+    while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+        chunk = tls.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    elapsed = time.time() - start
+    tls.close()
+    assert data.startswith(b"HTTP/1.1 504"), data[:200]
+    assert 0.9 <= elapsed < 5, elapsed

@@ -91,6 +91,7 @@ wrk_run() { # -> "requests/s requests"
     awk '/Requests\/sec/ {rps=$2} / requests in / {n=$1} END {printf "%.0f %d", rps, n}'
 }
 ratios=()
+cpu_ratios=()
 for round in 1 2 3; do
   c0=$(cpu_ticks); read -r idle idle_n <<<"$(wrk_run)"; c1=$(cpu_ticks)
   python3 bench/cluster/measure.py churn --emulator "$out/emu" --rate "$rate" --seconds $((secs + 4)) >"$out/churn.json" &
@@ -102,10 +103,14 @@ for round in 1 2 3; do
   ratios+=("$ratio")
   cpu_idle=$(awk -v t=$((c1 - c0)) -v n="$idle_n" -v hz="$hz" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
   cpu_busy=$(awk -v t=$((c3 - c2)) -v n="$busy_n" -v hz="$hz" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+  cpu_ratio=$(awk -v a="$cpu_idle" -v b="$cpu_busy" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+  cpu_ratios+=("$cpu_ratio")
   echo "round $round: idle ${idle}/s, under churn ${busy}/s ($(cat "$out/churn.json")), ratio $ratio;" \
-       "server CPU per review ${cpu_idle} us idle, ${cpu_busy} us under churn; RSS $(rss_mb) MB"
+       "server CPU per review ${cpu_idle} us idle, ${cpu_busy} us under churn (ratio $cpu_ratio); RSS $(rss_mb) MB"
 done
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "ratio churn/idle: median %s (min %s, max %s)\n", v[2], v[1], v[3] }'
+median3() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "median %s (min %s, max %s)", v[2], v[1], v[3] }'; }
+echo "review rate churn/idle: $(median3 "${ratios[@]}")"
+echo "server CPU per review idle/churn (the rate ratio a CPU-bound server reaches): $(median3 "${cpu_ratios[@]}")"
 
 echo "== server CPU to ingest changes, no reviews (${secs}s windows)"
 c0=$(cpu_ticks); sleep "$secs"; c1=$(cpu_ticks)

@@ -81,10 +81,6 @@ struct Reflector: Sendable {
                     logger.error("forbidden: the service account needs get, list, watch on this resource",
                                  metadata: ["source": .string(source.displayName), "verb": .string(failure.verb)])
                     delay = backoff.capDelay(random: Double.random(in: 0..<1))
-                case 410:
-                    needsList = true
-                    relistReason = "expired"
-                    delay = .zero
                 default:
                     let computed = backoff.nextDelay(now: .now, random: Double.random(in: 0..<1))
                     delay = max(computed, failure.retryAfter ?? .zero)
@@ -98,8 +94,9 @@ struct Reflector: Sendable {
                 }
                 guard (try? await Task.sleep(for: delay)) != nil else { return }
             } catch {
+                let label = Self.errorLabel(error)
                 status.update(source) {
-                    $0.apiErrors["connection", default: 0] += 1
+                    $0.apiErrors[label, default: 0] += 1
                     $0.lastError = "\(error)"
                 }
                 let delay = backoff.nextDelay(now: .now, random: Double.random(in: 0..<1))
@@ -115,17 +112,29 @@ struct Reflector: Sendable {
     // MARK: LIST
 
     /// Lists every page; the items replace the source's store in one step. Returns the list's resourceVersion.
+    /// The next page is fetched while the current one is ingested.
     func list() async throws -> String {
         var items: [StoredObject] = []
-        var continueToken: String?
         var resourceVersion = ""
-        while true {
+        let client = self.client
+        let source = self.source
+        let pageSize = timing.pageSize
+        func fetch(_ continueToken: String?) -> Task<APIClient.Response, any Error> {
+            Task {
+                var query = [("limit", String(pageSize))]
+                if let selector = source.fieldSelector { query.append(("fieldSelector", selector)) }
+                if let continueToken { query.append(("continue", continueToken)) }
+                return try await client.get(source.collectionPath, query: query)
+            }
+        }
+        var token: String?
+        var request: Task<APIClient.Response, any Error>? = fetch(nil)
+        defer { request?.cancel() }
+        while let current = request {
             try Task.checkCancellation()
-            var query = [("limit", String(timing.pageSize))]
-            if let selector = source.fieldSelector { query.append(("fieldSelector", selector)) }
-            if let continueToken { query.append(("continue", continueToken)) }
-            let response = try await client.get(source.collectionPath, query: query)
-            if response.status == 410, continueToken != nil {
+            let response = try await current.value
+            request = nil
+            if response.status == 410, token != nil {
                 // The continue token expired between pages: start the list over.
                 status.update(source) {
                     $0.apiErrors["410", default: 0] += 1
@@ -133,7 +142,8 @@ struct Reflector: Sendable {
                 }
                 logger.info("continue token expired; listing again from the start", metadata: ["source": .string(source.displayName)])
                 items = []
-                continueToken = nil
+                token = nil
+                request = fetch(nil)
                 continue
             }
             guard response.status == 200 else { throw Self.failure(response, verb: "list") }
@@ -143,13 +153,13 @@ struct Reflector: Sendable {
             } catch {
                 throw APIClientError.malformedResponse("list of \(source.displayName): \(error)")
             }
-            for item in document["items"]?.arrayValue ?? [] {
-                if let stored = ObjectIngest.stored(item, source: source) { items.append(stored) }
-            }
             resourceVersion = document["metadata"]?["resourceVersion"]?.stringValue ?? ""
             let next = document["metadata"]?["continue"]?.stringValue ?? ""
-            if next.isEmpty { break }
-            continueToken = next
+            if !next.isEmpty {
+                token = next
+                request = fetch(next)
+            }
+            items += await Self.ingest(document["items"]?.arrayValue ?? [], source: source)
         }
         store.replace(source, with: items)
         let count = items.count
@@ -162,6 +172,22 @@ struct Reflector: Sendable {
         }
         logger.debug("listed", metadata: ["source": .string(source.displayName), "objects": .stringConvertible(count)])
         return resourceVersion
+    }
+
+    /// Ingests a page on every core: a TLS Secret's verdict (parsing the chain and the key,
+    /// matching them) is the dearest step of a sync, and the items of a page are independent.
+    static func ingest(_ values: [JSONValue], source: WatchSource) async -> [StoredObject] {
+        let chunkSize = 32
+        guard values.count > chunkSize else { return values.compactMap { ObjectIngest.stored($0, source: source) } }
+        return await withTaskGroup(of: (Int, [StoredObject]).self) { group in
+            for start in stride(from: 0, to: values.count, by: chunkSize) {
+                let chunk = Array(values[start..<min(start + chunkSize, values.count)])
+                group.addTask { (start, chunk.compactMap { ObjectIngest.stored($0, source: source) }) }
+            }
+            var parts: [(Int, [StoredObject])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
     }
 
     // MARK: WATCH
@@ -277,6 +303,16 @@ struct Reflector: Sendable {
             retryAfter = .seconds(min(seconds, 600))
         }
         return Failure(code: response.status, verb: verb, message: String(message.prefix(300)), retryAfter: retryAfter)
+    }
+
+    /// The `code` label of an error without an HTTP status: `timeout` (no byte in time),
+    /// `malformed` (a response that cannot be read), `connection` (connect, TLS, reset).
+    static func errorLabel(_ error: any Error) -> String {
+        switch error {
+        case APIClientError.readTimeout: return "timeout"
+        case APIClientError.malformedResponse, APIClientError.responseTooLarge, is WatchEventFramer.EventTooLarge: return "malformed"
+        default: return "connection"
+        }
     }
 
     static func seconds(_ duration: Duration) -> Double {
