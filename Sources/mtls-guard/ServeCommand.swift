@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import Certificates
 import ClusterState
 import Foundation
@@ -67,6 +68,10 @@ struct ServeCommand: AsyncParsableCommand {
     var certificateCheckInterval: Double = 10
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
+    @Option(help: "With the live view: time between full audit passes (e.g. 1h, 30m, 90s; changes are audited as they come).")
+    var auditInterval: AuditInterval = AuditInterval(seconds: 3600)
+    @Option(help: "With the live view: publish audit findings as wgpolicyk8s.io PolicyReports (true or false).")
+    var policyReports = true
     @OptionGroup var rules: RuleSettingsOptions
 
     func validate() throws {
@@ -130,7 +135,29 @@ struct ServeCommand: AsyncParsableCommand {
         server.readiness.clusterViewReady { watcher.notSyncedReason }
         let reflectors = Task { await watcher.run() }
         defer { reflectors.cancel() }
+        let audit = startAudit(watcher: watcher, metrics: AuditMetrics(registry: server.metrics.registry), logger: logger)
+        defer { audit.cancel() }
         try await server.run()
+    }
+
+    /// The background audit of the live view, in a task of its own at low priority: it never
+    /// runs on the admission path.
+    private func startAudit(watcher: ClusterWatcher, metrics: AuditMetrics, logger: Logger) -> Task<Void, Never> {
+        var configuration = LiveAudit.Configuration()
+        configuration.interval = .milliseconds(Int64(auditInterval.seconds * 1000))
+        let publisher = policyReports ? PolicyReportPublisher(client: watcher.client, logger: logger) : nil
+        let settings = rules.settings
+        let audit = LiveAudit(watcher: watcher, configuration: configuration, publisher: publisher, logger: logger,
+                              settings: {
+                                  var current = settings
+                                  current.now = Date()
+                                  return current
+                              },
+                              onPass: { results, expiry, pass in metrics.record(results, expiry: expiry, pass: pass) })
+        logger.info("audit of the live view enabled", metadata: [
+            "intervalSeconds": .stringConvertible(auditInterval.seconds), "policyReports": .string(policyReports ? "true" : "false"),
+        ])
+        return Task(priority: .background) { await audit.run() }
     }
 
     /// The view the "needs state" rules read, chosen and logged at start.
@@ -204,4 +231,30 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ReviewMode: ExpressibleByArgument {}
+
+/// `--audit-interval`: a duration such as `1h`, `30m`, `90s`, or plain seconds; at least 1 s.
+struct AuditInterval: ExpressibleByArgument, Sendable {
+    var seconds: Double
+
+    init(seconds: Double) {
+        self.seconds = seconds
+    }
+
+    init?(argument: String) {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var number = argument
+        var scale = 1.0
+        for (suffix, factor) in units where argument.hasSuffix(suffix) {
+            number = String(argument.dropLast(suffix.count))
+            scale = factor
+            break
+        }
+        guard let value = Double(number), value.isFinite else { return nil }
+        let seconds = value * scale
+        guard (1...(7 * 86_400)).contains(seconds) else { return nil }
+        self.seconds = seconds
+    }
+
+    var defaultValueDescription: String { seconds.truncatingRemainder(dividingBy: 3600) == 0 ? "\(Int(seconds / 3600))h" : "\(seconds)s" }
+}
 extension Logger.Level: @retroactive ExpressibleByArgument {}

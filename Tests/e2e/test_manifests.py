@@ -114,6 +114,7 @@ def test_live_view_rbac_is_exactly_get_list_watch_on_the_sources(rendered):
         ("k8s.nginx.org", "virtualserverroutes"): ["get", "list", "watch"],
         ("networking.k8s.io", "ingresses"): ["get", "list", "watch"],
         ("", "secrets"): ["get", "list", "watch"],
+        ("", "namespaces"): ["get", "list", "watch"],
     }
     assert all("resourceNames" not in rule and "nonResourceURLs" not in rule for rule in role["rules"])
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]}

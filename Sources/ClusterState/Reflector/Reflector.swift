@@ -268,7 +268,8 @@ struct Reflector: Sendable {
             }
         case "DELETED":
             if let name = object["metadata"]?["name"]?.stringValue {
-                store.remove(source, ObjectKey(namespace: object["metadata"]?["namespace"]?.stringValue ?? "default", name: name))
+                let namespace = source.isNamespaced ? object["metadata"]?["namespace"]?.stringValue ?? "default" : ""
+                store.remove(source, ObjectKey(namespace: namespace, name: name))
             }
         case "BOOKMARK":
             break

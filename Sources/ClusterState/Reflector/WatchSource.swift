@@ -8,6 +8,8 @@ public enum WatchSource: String, CaseIterable, Sendable, Hashable, Comparable {
     case virtualServerRoutes = "virtualserverroutes"
     case caSecrets = "secrets-ca"
     case tlsSecrets = "secrets-tls"
+    /// Namespaces, for their labels only (`mtls-guard.nginx.org/mode`).
+    case namespaces
 
     public static func < (lhs: WatchSource, rhs: WatchSource) -> Bool {
         lhs.order < rhs.order
@@ -22,7 +24,7 @@ public enum WatchSource: String, CaseIterable, Sendable, Hashable, Comparable {
         switch self {
         case .policies, .virtualServers, .virtualServerRoutes: return "k8s.nginx.org"
         case .ingresses: return "networking.k8s.io"
-        case .caSecrets, .tlsSecrets: return ""
+        case .caSecrets, .tlsSecrets, .namespaces: return ""
         }
     }
 
@@ -36,6 +38,7 @@ public enum WatchSource: String, CaseIterable, Sendable, Hashable, Comparable {
         case .virtualServers: return "virtualservers"
         case .virtualServerRoutes: return "virtualserverroutes"
         case .caSecrets, .tlsSecrets: return "secrets"
+        case .namespaces: return "namespaces"
         }
     }
 
@@ -63,9 +66,13 @@ public enum WatchSource: String, CaseIterable, Sendable, Hashable, Comparable {
         group.isEmpty ? "/api/\(version)/\(resource)" : "/apis/\(group)/\(version)/\(resource)"
     }
 
+    /// Whether objects of the source live in a namespace.
+    public var isNamespaced: Bool { self != .namespaces }
+
     /// Path of one object.
     public func objectPath(namespace: String, name: String) -> String {
         let base = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+        guard isNamespaced else { return "\(base)/\(resource)/\(APIClient.escape(name))" }
         return "\(base)/namespaces/\(APIClient.escape(namespace))/\(resource)/\(APIClient.escape(name))"
     }
 

@@ -26,6 +26,13 @@ enum ObjectIngest {
             members["metadata"] = .object(metadata)
         }
         members["status"] = nil
+        if source == .namespaces {
+            // Only the labels are read (the review mode of the namespace).
+            members = members.filter { ["apiVersion", "kind", "metadata"].contains($0.key) }
+            if case .object(let metadata)? = members["metadata"] {
+                members["metadata"] = .object(metadata.filter { ["name", "labels", "resourceVersion", "uid"].contains($0.key) })
+            }
+        }
         guard let full = KubeObject(.object(members)), full.metadata.name?.isEmpty == false else { return nil }
         let isSecret = source == .caSecrets || source == .tlsSecrets
         var contentFailures: [Finding]?
@@ -38,7 +45,7 @@ enum ObjectIngest {
             members["stringData"] = nil
         }
         guard let object = isSecret ? KubeObject(.object(members)) : full else { return nil }
-        let key = ObjectKey(namespace: object.metadata.namespace ?? "default", name: object.name)
+        let key = ObjectKey(namespace: source.isNamespaced ? object.metadata.namespace ?? "default" : "", name: object.name)
         return StoredObject(
             object: object, key: key, source: source,
             resourceVersion: object.raw["metadata"]?["resourceVersion"]?.stringValue,
@@ -65,6 +72,7 @@ enum ObjectIngest {
         case .virtualServers: return "VirtualServer"
         case .virtualServerRoutes: return "VirtualServerRoute"
         case .caSecrets, .tlsSecrets: return "Secret"
+        case .namespaces: return "Namespace"
         }
     }
 }

@@ -77,15 +77,35 @@ public final class APIClient: Sendable {
 
     /// Sends GET `path` and returns once the response head has arrived; the body streams.
     /// A 401 re-reads the token and retries once.
-    func open(_ path: String, query: [(String, String)], readTimeout: TimeAmount) async throws -> Stream {
-        let first = try await openOnce(path, query: query, readTimeout: readTimeout)
+    func open(_ path: String, query: [(String, String)], readTimeout: TimeAmount,
+              method: HTTPMethod = .GET, body: ByteBuffer? = nil) async throws -> Stream {
+        let first = try await openOnce(path, query: query, readTimeout: readTimeout, method: method, body: body)
         guard first.status == 401, token.invalidate() else { return first }
         first.cancel()
-        return try await openOnce(path, query: query, readTimeout: readTimeout)
+        return try await openOnce(path, query: query, readTimeout: readTimeout, method: method, body: body)
     }
 
-    private func openOnce(_ path: String, query: [(String, String)], readTimeout: TimeAmount) async throws -> Stream {
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: Self.uri(configuration.pathPrefix + path, query: query))
+    /// Sends `method` to `path` with `json` as the body (POST, PUT; `nil` for DELETE) and reads the
+    /// whole response, up to `limit` bytes. A 401 re-reads the token and retries once.
+    public func send(_ method: HTTPMethod, _ path: String, json: Data?, limit: Int = 16 << 20) async throws -> Response {
+        let stream = try await open(path, query: [], readTimeout: timeouts.read, method: method,
+                                    body: json.map { ByteBuffer(bytes: $0) })
+        defer { stream.cancel() }
+        var body = ByteBuffer()
+        for try await var chunk in stream.body {
+            guard body.readableBytes + chunk.readableBytes <= limit else { throw APIClientError.responseTooLarge(limit) }
+            body.writeBuffer(&chunk)
+        }
+        return Response(status: stream.status, headers: stream.headers, body: body)
+    }
+
+    private func openOnce(_ path: String, query: [(String, String)], readTimeout: TimeAmount,
+                          method: HTTPMethod, body requestBody: ByteBuffer?) async throws -> Stream {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: Self.uri(configuration.pathPrefix + path, query: query))
+        if let requestBody {
+            head.headers.add(name: "Content-Type", value: "application/json")
+            head.headers.add(name: "Content-Length", value: String(requestBody.readableBytes))
+        }
         let hostHeader = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
         head.headers.add(name: "Host", value: configuration.port == 443 ? hostHeader : "\(hostHeader):\(configuration.port)")
         head.headers.add(name: "Accept", value: "application/json")
@@ -109,7 +129,7 @@ public final class APIClient: Sendable {
                         try pipeline.addHandler(OpenSSLClientHandler(context: tlsContext, serverHostname: verifyName))
                     }
                     try pipeline.addHTTPClientHandlers()
-                    try pipeline.addHandler(ResponseStreamHandler(request: request, head: headPromise, body: continuation))
+                    try pipeline.addHandler(ResponseStreamHandler(request: request, requestBody: requestBody, head: headPromise, body: continuation))
                 }
             }
         let channel: any Channel

@@ -10,20 +10,23 @@ final class ResponseStreamHandler: ChannelInboundHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPClientRequestPart
 
     private let request: HTTPRequestHead
+    private let requestBody: ByteBuffer?
     private let head: EventLoopPromise<HTTPResponseHead>
     private let body: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
     private var receivedHead = false
     private var finished = false
 
-    init(request: HTTPRequestHead, head: EventLoopPromise<HTTPResponseHead>,
+    init(request: HTTPRequestHead, requestBody: ByteBuffer? = nil, head: EventLoopPromise<HTTPResponseHead>,
          body: AsyncThrowingStream<ByteBuffer, any Error>.Continuation) {
         self.request = request
+        self.requestBody = requestBody
         self.head = head
         self.body = body
     }
 
     func channelActive(context: ChannelHandlerContext) {
         context.write(wrapOutboundOut(.head(request)), promise: nil)
+        if let requestBody { context.write(wrapOutboundOut(.body(.byteBuffer(requestBody))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         context.fireChannelActive()
     }

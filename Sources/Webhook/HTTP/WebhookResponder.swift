@@ -81,6 +81,9 @@ public struct WebhookResponder: HTTPResponder {
                                 body: .init(byteBuffer: ByteBuffer(data: AdmissionWire.badRequestBody(error.description))))
             }
             let snapshot = await clusterView.snapshot(for: admission)
+            // A Namespace label may override --mode for the objects in it (per-namespace rollout).
+            var reviewer = self.reviewer
+            if let mode = clusterView.mode(forNamespace: admission.namespace) { reviewer.mode = mode }
             let outcome = reviewer.review(admission, snapshot: snapshot)
             let elapsed = ContinuousClock.now - start
             metrics.recordReview(request: admission, mode: reviewer.mode, outcome: outcome, duration: elapsed)

@@ -32,6 +32,18 @@ public final class ClusterView: Sendable {
         current.withLockedValue { $0 = snapshot }
     }
 
+    /// The label of a Namespace that overrides `--mode` for the reviews of its objects.
+    public static let modeLabel = "mtls-guard.nginx.org/mode"
+
+    /// The review mode Namespace `namespace` asks for with `mtls-guard.nginx.org/mode`, read from
+    /// the live view (never by a request to the API server); `nil` when it asks for none, or for
+    /// a value that is no mode (the server's `--mode` applies then).
+    public func mode(forNamespace namespace: String?) -> ReviewMode? {
+        guard let live, let namespace, !namespace.isEmpty,
+              let value = live.store.snapshot.namespaceLabels(namespace)?[Self.modeLabel] else { return nil }
+        return ReviewMode(rawValue: value)
+    }
+
     /// The snapshot to judge `request` against. With the live view, references the object makes
     /// that the snapshot lacks are confirmed by one bounded GET each first.
     public func snapshot(for request: AdmissionRequest) async -> (any ClusterSnapshot)? {
