@@ -146,7 +146,12 @@ private struct PEMScanner {
     mutating func scan(_ bytes: [UInt8]) {
         var lineNumber = 0
         // Split bytes, not Characters: Swift treats "\r\n" as one Character, which would hide CRLF line ends.
-        for rawLine in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        // Walk the lines in place rather than splitting into an array of every line first.
+        var lineStart = bytes.startIndex
+        while lineStart <= bytes.endIndex {
+            let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            let rawLine = bytes[lineStart..<lineEnd]
+            lineStart = lineEnd + 1
             lineNumber += 1
             let line = Self.trimmedLine(rawLine)
             if !line.isEmpty { sawNothing = false }
@@ -211,9 +216,11 @@ private struct PEMScanner {
     }
 
     private mutating func continueBlock(_ line: Substring, lineNumber: Int) {
+        // Take the block out of `open` while it changes: a copy left there would make every append copy
+        // the whole body (quadratic in the block's lines). Every path that keeps it open puts it back.
         guard var block = open else { return }
+        open = nil
         if let endLabel = Self.label(of: String(line), marker: "END") {
-            open = nil
             guard endLabel == block.label else {
                 errors.append(CertificateError(kind: .malformedPEM, blockIndex: block.index, line: lineNumber, reason: "BEGIN \(block.label) is closed by END \(endLabel)"))
                 blocks.append(PEMBlock(label: block.label, index: block.index, line: block.line, der: nil, hasHeaders: block.hasHeaders))
@@ -230,7 +237,6 @@ private struct PEMScanner {
         if Self.label(of: String(line), marker: "BEGIN") != nil {
             errors.append(CertificateError(kind: .malformedPEM, blockIndex: block.index, line: block.line, reason: "BEGIN \(block.label) has no matching END line"))
             blocks.append(PEMBlock(label: block.label, index: block.index, line: block.line, der: nil, hasHeaders: block.hasHeaders))
-            open = nil
             outside(String(line), lineNumber: lineNumber)
             return
         }
@@ -246,7 +252,7 @@ private struct PEMScanner {
                 return
             }
         }
-        block.body.append(line)
+        if !line.isEmpty { block.body.append(line) }
         open = block
     }
 }

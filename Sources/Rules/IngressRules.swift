@@ -45,7 +45,12 @@ public enum IngressRules {
                      FieldError.required("list Policies as name or namespace/name, separated by commas, or remove the annotation"))
                 continue
             }
-            for item in PolicyAnnotation.parse(value) {
+            let items = PolicyAnnotation.parse(value)
+            if items.count > PolicyAnnotation.maximumItems {
+                deny("ingress/policies-annotation", annotationPath(key), FieldError.invalid(value,
+                     "\(items.count) items listed; at most \(PolicyAnnotation.maximumItems) Policies may be referenced"))
+            }
+            for item in items.prefix(PolicyAnnotation.maximumItems) {
                 if let problem = item.problem {
                     deny("ingress/policies-annotation", annotationPath(key), FieldError.invalid(value, problem))
                 }
@@ -120,7 +125,7 @@ public enum IngressRules {
     /// The Policies an Ingress references, in annotation order, with the annotation each came from.
     static func policyReferences(_ ingress: IngressView) -> [(annotation: String, key: ObjectKey)] {
         PolicyAnnotation.keys.flatMap { annotation in
-            PolicyAnnotation.parse(ingress.annotations[annotation] ?? "").compactMap { item in
+            PolicyAnnotation.parse(ingress.annotations[annotation] ?? "").prefix(PolicyAnnotation.maximumItems).compactMap { item in
                 item.key(defaultNamespace: ingress.namespace).map { (annotation, $0) }
             }
         }
@@ -201,16 +206,31 @@ public enum IngressRules {
                 message: FieldError.required("ingressMTLS Policy \(policyName) needs TLS: add spec.tls with the hosts of this Ingress (NIC serves 500 for all of them otherwise)"))]
         }
         var findings: [Finding] = []
-        var coveringEntries = Set<Int>()
+        // Hash sets instead of comparing every rule host with every TLS host: linear in hosts.
+        var tlsHosts = Set<String>(), tlsWildcardDomains = Set<String>()
+        for entry in ingress.tls {
+            for pattern in entry.hosts.map({ $0.lowercased() }) {
+                tlsHosts.insert(pattern)
+                if pattern.hasPrefix("*.") { tlsWildcardDomains.insert(String(pattern.dropFirst(2))) }
+            }
+        }
+        var ruleHosts = Set<String>(), ruleHostDomains = Set<String>()
         for (index, rule) in ingress.rules.enumerated() {
-            guard let host = rule.host, !host.isEmpty else { continue }
-            let covering = ingress.tls.indices.filter { entry in ingress.tls[entry].hosts.contains { covers($0, host) } }
-            if covering.isEmpty {
+            guard let host = rule.host?.lowercased(), !host.isEmpty else { continue }
+            ruleHosts.insert(host)
+            let domain = parentDomain(host)
+            if let domain { ruleHostDomains.insert(domain) }
+            if !tlsHosts.contains(host) && !(domain.map(tlsWildcardDomains.contains) ?? false) {
                 findings.append(Finding(rule: "ingress-mtls/host-without-tls", severity: .deny,
                     field: FieldPath("spec", "rules").index(index).child("host"),
-                    message: FieldError.invalid(host, "not covered by any spec.tls[].hosts entry: NIC would serve it without client certificate verification; add it to spec.tls")))
+                    message: FieldError.invalid(rule.host ?? host, "not covered by any spec.tls[].hosts entry: NIC would serve it without client certificate verification; add it to spec.tls")))
             }
-            coveringEntries.formUnion(covering)
+        }
+        let coveringEntries = ingress.tls.indices.filter { entry in
+            ingress.tls[entry].hosts.contains { pattern in
+                let pattern = pattern.lowercased()
+                return ruleHosts.contains(pattern) || (pattern.hasPrefix("*.") && ruleHostDomains.contains(String(pattern.dropFirst(2))))
+            }
         }
         for index in coveringEntries.sorted() {
             let path = FieldPath("spec", "tls").index(index).child("secretName")
@@ -229,11 +249,10 @@ public enum IngressRules {
         return findings
     }
 
-    /// Whether the `spec.tls[].hosts` entry `pattern` covers `host`: exact, or `*.domain` for one more label.
-    static func covers(_ pattern: String, _ host: String) -> Bool {
-        let pattern = pattern.lowercased(), host = host.lowercased()
-        if pattern == host { return true }
-        guard pattern.hasPrefix("*."), let dot = host.firstIndex(of: ".") else { return false }
-        return host[..<dot].isEmpty == false && host[host.index(after: dot)...] == pattern.dropFirst(2)
+    /// What a `*.domain` pattern must name to cover `host`: the host without its first label, when that
+    /// label is not empty.
+    static func parentDomain(_ host: String) -> String? {
+        guard let dot = host.firstIndex(of: "."), dot != host.startIndex else { return nil }
+        return String(host[host.index(after: dot)...])
     }
 }
