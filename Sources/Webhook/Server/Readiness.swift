@@ -30,5 +30,8 @@ public final class Readiness: Sendable {
 
     public func certificateLoaded() { state.withLockedValue { $0.certificateLoaded = true } }
     public func clusterViewReady() { state.withLockedValue { $0.clusterViewReady = true } }
+    /// Whether shutdown has begun: answers then carry `Connection: close`.
+    public var isShuttingDown: Bool { state.withLockedValue { $0.shuttingDown } }
+
     public func beginShutdown() { state.withLockedValue { $0.shuttingDown = true } }
 }
