@@ -53,3 +53,11 @@ def test_deployment_args_are_accepted_by_the_binary(rendered):
     for arg in args[1:]:
         flag = arg.split("=", 1)[0]
         assert flag in help_text, f"{flag} is not an option of `mtls-guard serve`"
+
+
+def test_deployment_bounds_malloc_arenas(rendered):
+    (deployment,) = by_kind(rendered, "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    assert env.get("MALLOC_ARENA_MAX") == "2"
+    assert container["resources"]["limits"]["memory"] == "128Mi"
