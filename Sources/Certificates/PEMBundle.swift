@@ -23,7 +23,8 @@ public struct PEMBlock: Sendable, Hashable, CustomStringConvertible {
 public struct PEMScan: Sendable, Hashable {
     /// The blocks found, terminated or not.
     public let blocks: [PEMBlock]
-    /// Stray text, unterminated blocks, mismatched END labels and undecodable base64, in line order.
+    /// Stray text, unterminated blocks, mismatched END labels and undecodable base64, in line order
+    /// (after "more than `PEMBundle.maximumBlocks` blocks", when the input has that many).
     public let errors: [CertificateError]
     /// Whether the input holds nothing but whitespace.
     public let isEmpty: Bool
@@ -31,6 +32,10 @@ public struct PEMScan: Sendable, Hashable {
 
 /// Reading certificates, keys and CRLs from PEM text.
 public enum PEMBundle {
+    /// The most blocks read from one input: CA bundles hold tens to a few hundred certificates; past
+    /// this the input is refused (an error, the rest unread) instead of parsed block by block.
+    public static let maximumBlocks = 1000
+
     /// Parse a PEM bundle of certificates.
     ///
     /// Every block must be a `CERTIFICATE` that OpenSSL parses as X.509; non-whitespace bytes outside
@@ -142,13 +147,14 @@ private struct PEMScanner {
     private var open: OpenBlock?
     private var inStrayRun = false
     private var count = 0
+    private var tooManyBlocks = false
 
     mutating func scan(_ bytes: [UInt8]) {
         var lineNumber = 0
         // Split bytes, not Characters: Swift treats "\r\n" as one Character, which would hide CRLF line ends.
         // Walk the lines in place rather than splitting into an array of every line first.
         var lineStart = bytes.startIndex
-        while lineStart <= bytes.endIndex {
+        while lineStart <= bytes.endIndex, !tooManyBlocks {
             let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
             let rawLine = bytes[lineStart..<lineEnd]
             lineStart = lineEnd + 1
@@ -198,6 +204,13 @@ private struct PEMScanner {
         }
         if let label = Self.label(of: line, marker: "BEGIN") {
             inStrayRun = false
+            guard count < PEMBundle.maximumBlocks else {
+                // First, not in line order: it is the one problem that matters, and lists are cut.
+                errors.insert(CertificateError(kind: .malformedPEM, blockIndex: nil, line: lineNumber,
+                    reason: "more than \(PEMBundle.maximumBlocks) PEM blocks: the rest of the input is not read"), at: 0)
+                tooManyBlocks = true
+                return
+            }
             count += 1
             open = OpenBlock(label: label, index: count, line: lineNumber)
             return

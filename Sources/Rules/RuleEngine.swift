@@ -42,12 +42,13 @@ public struct Evaluation: Sendable, Equatable {
 
     /// Keeps the answer, the warnings and the audit line bounded whatever the object: at most
     /// `maximumFindingsPerRule` findings per rule (then one summary finding, denying if any dropped
-    /// finding denies) and messages of at most `maximumMessageLength` characters.
+    /// finding denies; the first reported are kept) and messages of at most `maximumMessageLength` characters.
     public init(findings: [Finding], skippedStateRules: [RuleID] = []) {
         var kept: [Finding] = []
         var perRule: [RuleID: Int] = [:]
         var dropped: [RuleID: (count: Int, severity: Severity, field: FieldPath)] = [:]
-        for finding in findings.sortedForOutput() {
+        // Capped in the order the rules report (their most telling finding first), then sorted.
+        for finding in findings {
             let seen = perRule[finding.rule, default: 0]
             perRule[finding.rule] = seen + 1
             if seen < Self.maximumFindingsPerRule {
@@ -63,7 +64,7 @@ public struct Evaluation: Sendable, Equatable {
             kept.append(Finding(rule: rule, severity: summary.severity, field: summary.field,
                                 message: "\(summary.count) more finding(s) of this rule not listed (at most \(Self.maximumFindingsPerRule) per rule are reported)"))
         }
-        self.findings = dropped.isEmpty ? kept : kept.sortedForOutput()
+        self.findings = kept.sortedForOutput()
         self.skippedStateRules = skippedStateRules
     }
 

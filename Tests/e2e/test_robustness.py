@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import BIN, PKI, admission_request
-from manifests import ingress_mtls_policy
+from manifests import ingress, ingress_mtls_policy
 
 
 def raise_fd_limit(wanted):
@@ -37,15 +37,23 @@ def normal_request():
 
 
 @pytest.fixture(scope="module")
-def slow_secret(tmp_path_factory):
-    """A CA Secret whose ca.crt repeats one certificate until the body is ~5 MiB: every copy is parsed,
-    so judging it takes seconds in a debug build, while the input stays within the body limit."""
-    pki = PKI(tmp_path_factory.mktemp("slow-pki"))
-    pem = pki.ca_crt.read_bytes()
-    copies = (5 * 1024 * 1024 * 3 // 4) // len(pem)
-    return {"apiVersion": "v1", "kind": "Secret", "type": "nginx.org/ca",
-            "metadata": {"name": "slow", "namespace": "default"},
-            "data": {"ca.crt": base64.b64encode(pem * copies).decode()}}
+def crowded_state(tmp_path_factory):
+    """A cluster view where 20,000 Ingresses reference one Policy: an UPDATE of that Policy re-judges
+    every one of them, a review that takes seconds in a debug build (a real, if extreme, cluster)."""
+    state = tmp_path_factory.mktemp("crowded-state")
+    items = [ingress(name=f"i{i}", policies="ingress-mtls", hosts=(f"h{i}.example.com",)) for i in range(20000)]
+    items.append(ingress_mtls_policy())
+    (state / "cluster.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    return state
+
+
+@pytest.fixture
+def crowded_server(server_factory, crowded_state):
+    return server_factory("--state", str(crowded_state), "--shutdown-delay", "0")
+
+
+def slow_request():
+    return admission_request(ingress_mtls_policy(verify_client="optional"), operation="UPDATE", old=ingress_mtls_policy())
 
 
 def tls_socket(server, timeout=10):
@@ -153,8 +161,9 @@ def send_review(server, body, path="/validate?timeout=30s"):
     return sock
 
 
-def test_normal_review_and_probe_answered_while_two_slow_reviews_run(server, slow_secret):
-    slow = review_body(admission_request(slow_secret))
+def test_normal_review_and_probe_answered_while_two_slow_reviews_run(crowded_server):
+    server = crowded_server
+    slow = review_body(slow_request())
     start = time.time()
     reference = send_review(server, slow)
     reference.recv(65536)
@@ -173,17 +182,22 @@ def test_normal_review_and_probe_answered_while_two_slow_reviews_run(server, slo
         sock.close()
 
 
-def test_deadline_passed_answers_504_and_stops(server, slow_secret):
-    sock = send_review(server, review_body(admission_request(slow_secret)), path="/validate?timeout=500ms")
+def test_deadline_passed_answers_504_and_stops(crowded_server):
+    server = crowded_server
+    sock = send_review(server, review_body(slow_request()), path="/validate?timeout=500ms")
     start = time.time()
     data = sock.recv(65536)
     assert data.startswith(b"HTTP/1.1 504"), data
     assert time.time() - start < 1.5
     sock.close()
+    time.sleep(0.5)
+    abandoned = [r for r in server.log_records() if r.get("msg", "").startswith("review abandoned")]
+    assert [r.get("reason") for r in abandoned] == ["deadline passed"]
 
 
-def test_hung_up_client_stops_the_work(server, slow_secret):
-    body = review_body(admission_request(slow_secret))
+def test_hung_up_client_stops_the_work(crowded_server):
+    server = crowded_server
+    body = review_body(slow_request())
     socks = [send_review(server, body) for _ in range(2)]
     time.sleep(0.5)  # the bodies are read and being judged
     start = cpu_seconds(server.proc.pid)
@@ -192,7 +206,7 @@ def test_hung_up_client_stops_the_work(server, slow_secret):
     assert judging_rate > 0.1, "the reviews are not running: the test proves nothing"
     for sock in socks:
         sock.close()
-    time.sleep(1.5)  # a step that does not poll (parsing the body) may finish first
+    time.sleep(0.5)
     before = cpu_seconds(server.proc.pid)
     time.sleep(1.5)
     after_rate = (cpu_seconds(server.proc.pid) - before) / 1.5
