@@ -1,6 +1,7 @@
 # mtls-guard: build, test, demo and benchmarks.
 # `make demo` and `make test` are the two set-up commands the README promises on a fresh machine.
 
+SHELL        := /bin/bash
 SWIFT        ?= swift
 PYTHON       ?= python3
 SWIFT_FLAGS  ?=
@@ -9,7 +10,7 @@ DEBUG_BIN    := .build/debug/mtls-guard
 APT_PACKAGES := libssl-dev pkg-config openssl curl
 
 .PHONY: all deps build release test test-swift test-e2e test-asan demo clean \
-        bench-tls bench-webhook bench-engine examples-certs
+        bench-tls bench-webhook bench-engine examples-certs fuzz fuzz-build
 
 all: build
 
@@ -57,6 +58,30 @@ test-asan: deps
 	$(ASAN_ENV) $(SWIFT) test --skip-build --disable-xctest --sanitize=address --scratch-path .build-asan \
 	  --filter 'OpenSSLTLSTests|CertificatesTests' $(SWIFT_FLAGS)
 
+## fuzz: every libFuzzer target (Fuzz/) for FUZZ_SECONDS each, starting from Fuzz/corpus/<target>;
+## the corpus grown is kept in .build-fuzz/corpus, crashes in .build-fuzz/artifacts. Stops at the
+## first finding (crash, leak, or an input taking over 1 s). Fuzz/README.md says more.
+FUZZERS      := AdmissionReviewFuzzer PEMFuzzer ManifestFuzzer UpstreamCAFuzzer TLSHandlerFuzzer
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := -c debug --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
+FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp
+
+fuzz-build: deps
+	@for f in $(FUZZERS); do \
+	  MTLS_GUARD_FUZZ=1 $(SWIFT) build $(FUZZ_BUILD) --product $$f $(SWIFT_FLAGS) || exit 1; \
+	done
+
+fuzz: fuzz-build
+	@mkdir -p .build-fuzz/artifacts
+	@for f in $(FUZZERS); do \
+	  echo "==> $$f for $(FUZZ_SECONDS) s"; \
+	  mkdir -p .build-fuzz/corpus/$$f; \
+	  $(FUZZ_ENV) .build-fuzz/debug/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=1 -rss_limit_mb=2048 \
+	    -max_len=65536 -print_final_stats=1 -artifact_prefix=.build-fuzz/artifacts/$$f- \
+	    .build-fuzz/corpus/$$f Fuzz/corpus/$$f 2>&1 | grep -E '^(INFO: Seed|#[0-9]+ *DONE|stat::number_of_executed_units|==[0-9]+==|SUMMARY|Done|artifact_prefix|Test unit written)' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: $$f found a problem (see .build-fuzz/artifacts)" >&2; exit 1; }; \
+	done
+
 ## demo: release build, server with development certificates, example reviews, verdicts.
 demo: release
 	@bash examples/demo.sh $(RELEASE_BIN)
@@ -71,4 +96,4 @@ bench-engine: release
 	bash bench/engine/run.sh
 
 clean:
-	rm -rf .build .build-asan
+	rm -rf .build .build-asan .build-fuzz

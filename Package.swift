@@ -124,3 +124,20 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (Fuzz/README.md), declared only for `make fuzz`: they have no `main` of their own
+// (libFuzzer's is linked with -sanitize=fuzzer), so an ordinary build must not see them.
+if Context.environment["MTLS_GUARD_FUZZ"] != nil {
+    let fuzzers: [(String, [Target.Dependency])] = [
+        ("AdmissionReviewFuzzer", ["KubeModel", "Rules"]),
+        ("PEMFuzzer", ["Certificates", "KubeModel", "Rules"]),
+        ("ManifestFuzzer", ["KubeModel"]),
+        ("UpstreamCAFuzzer", ["KubeModel", "Rules"]),
+        ("TLSHandlerFuzzer", ["OpenSSLTLS", "Certificates", .product(name: "NIOCore", package: "swift-nio"),
+                              .product(name: "NIOEmbedded", package: "swift-nio")]),
+    ]
+    for (name, dependencies) in fuzzers {
+        package.targets.append(.executableTarget(name: name, dependencies: dependencies, path: "Fuzz/\(name)",
+                                                 swiftSettings: swiftSettings))
+    }
+}
