@@ -383,3 +383,19 @@ def test_validate_names_an_unreadable_directory():
     finally:
         request_cleanup()
     assert out.returncode == 2 and "secret-dir" in out.stderr and "ermission denied" in out.stderr, out.stderr
+
+
+# --- bounded answers ---------------------------------------------------------------------
+
+def test_answer_and_audit_line_stay_small_for_a_hostile_object(server_factory):
+    s = server_factory("--mode", "warn", "--shutdown-delay", "0")
+    obj = ingress(name="x" * 10000, policies=",".join(f"Bad_{i}" for i in range(6000)))
+    request = admission_request(obj)
+    request["userInfo"]["username"] = "u" * 10000
+    start = time.time()
+    status, _, data = s.request("POST", "/validate?timeout=10s", review_body(request), {"Content-Type": "application/json"})
+    assert status == 200 and time.time() - start < 2.0
+    assert len(data) < 16 * 1024, len(data)
+    time.sleep(0.3)
+    lines = [line for line in s.logs().splitlines() if '"audit":"true"' in line]
+    assert len(lines) == 1 and len(lines[0]) < 32 * 1024, len(lines[0])

@@ -9,6 +9,14 @@ public struct AuditLog: Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
+    /// The most characters of a request field (uid, names, user) written: the line stays bounded
+    /// whatever a caller sends (findings are bounded by `Evaluation`).
+    static let maximumFieldLength = 256
+
+    static func bounded(_ value: String) -> String {
+        value.count <= maximumFieldLength ? value : String(value.prefix(maximumFieldLength)) + "..."
+    }
+
     public func record(request: AdmissionRequest, mode: ReviewMode, outcome: AdmissionReviewer.Outcome) {
         guard !outcome.evaluation.findings.isEmpty else { return }
         let findings: [Logger.Metadata.Value] = outcome.evaluation.findings.map {
@@ -19,12 +27,12 @@ public struct AuditLog: Sendable {
         }
         logger.info("admission review", metadata: [
             "audit": "true",
-            "uid": .string(request.uid),
+            "uid": .string(Self.bounded(request.uid)),
             "kind": .string(request.kind.kind),
-            "namespace": .string(request.namespace ?? ""),
-            "name": .string(request.name ?? ""),
+            "namespace": .string(Self.bounded(request.namespace ?? "")),
+            "name": .string(Self.bounded(request.name ?? "")),
             "operation": .string(request.operation.rawValue),
-            "user": .string(request.userInfo.username ?? ""),
+            "user": .string(Self.bounded(request.userInfo.username ?? "")),
             "dryRun": .string((request.dryRun ?? false) ? "true" : "false"),
             "mode": .string(mode.rawValue),
             "decision": .string(outcome.decision.rawValue),
