@@ -188,7 +188,7 @@ def test_deadline_passed_answers_504_and_stops(crowded_server):
     start = time.time()
     data = sock.recv(65536)
     assert data.startswith(b"HTTP/1.1 504"), data
-    assert time.time() - start < 1.5
+    assert time.time() - start < 2.5  # at the deadline (0.5 s), not after the work (seconds); slack for load
     sock.close()
     time.sleep(0.5)
     abandoned = [r for r in server.log_records() if r.get("msg", "").startswith("review abandoned")]
