@@ -13,6 +13,8 @@ public final class ConnectionSlots: Sendable {
         let channel: any Channel
         /// When the connection last became idle; `nil` while it is answering a request.
         var idleSince: NIODeadline?
+        /// Run once when the connection closes (`whenClosed`), unless withdrawn first.
+        var onClose: [UInt64: @Sendable () -> Void] = [:]
     }
 
     private struct State {
@@ -21,6 +23,7 @@ public final class ConnectionSlots: Sendable {
         var reclaimed = 0
         var listener: (any Channel)?
         var stopped = false
+        var nextActionID: UInt64 = 0
     }
 
     /// The most connections held at once.
@@ -67,9 +70,31 @@ public final class ConnectionSlots: Sendable {
     }
 
     func closed(_ channel: any Channel) {
-        state.withLockedValue { state in
-            guard let entry = state.entries.removeValue(forKey: ObjectIdentifier(channel)) else { return }
+        let actions: [@Sendable () -> Void] = state.withLockedValue { state in
+            guard let entry = state.entries.removeValue(forKey: ObjectIdentifier(channel)) else { return [] }
             if entry.idleSince != nil { state.idleCount -= 1 }
+            return Array(entry.onClose.values)
+        }
+        actions.forEach { $0() }
+    }
+
+    /// Runs `action` when `channel` closes (at once if it is no longer held), and returns what
+    /// withdraws it. Unlike a callback on the channel's close future, a withdrawn action is gone: a
+    /// keep-alive connection answering many requests does not accumulate one per request.
+    public func whenClosed(_ channel: any Channel, _ action: @escaping @Sendable () -> Void) -> @Sendable () -> Void {
+        let key = ObjectIdentifier(channel)
+        let id: UInt64? = state.withLockedValue { state in
+            guard state.entries[key] != nil else { return nil }
+            state.nextActionID += 1
+            state.entries[key]?.onClose[state.nextActionID] = action
+            return state.nextActionID
+        }
+        guard let id else {
+            action()
+            return {}
+        }
+        return { [weak self] in
+            self?.state.withLockedValue { _ = $0.entries[key]?.onClose.removeValue(forKey: id) }
         }
     }
 

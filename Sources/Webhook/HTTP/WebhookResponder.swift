@@ -25,11 +25,15 @@ public struct WebhookResponder: HTTPResponder {
     let auditLog: AuditLog
     let workers: ReviewWorkers
     let bodyBudget: BodyBudget
+    /// The listener's connections, to learn when a caller hangs up.
+    let connectionSlots: ConnectionSlots?
     let logger: Logger
 
     public init(reviewer: AdmissionReviewer, clusterView: ClusterView, readiness: Readiness,
-                metrics: WebhookMetrics, auditLog: AuditLog, workers: ReviewWorkers, bodyBudget: BodyBudget, logger: Logger) {
+                metrics: WebhookMetrics, auditLog: AuditLog, workers: ReviewWorkers, bodyBudget: BodyBudget,
+                connectionSlots: ConnectionSlots?, logger: Logger) {
         self.bodyBudget = bodyBudget
+        self.connectionSlots = connectionSlots
         self.reviewer = reviewer
         self.clusterView = clusterView
         self.readiness = readiness
@@ -92,8 +96,10 @@ public struct WebhookResponder: HTTPResponder {
             // Decoding and judging run on a worker, within what is left of the deadline, and stop
             // when the caller hangs up: never on the threads that serve connections and probes.
             let (reviewer, clusterView, metrics, auditLog, logger) = (self.reviewer, self.clusterView, self.metrics, self.auditLog, self.logger)
+            let slots = connectionSlots
             let judgement = try await workers.run(
-                deadline: deadline - (ContinuousClock.now - start), connection: connection,
+                deadline: deadline - (ContinuousClock.now - start), eventLoop: connection?.eventLoop,
+                whenClientGone: connection.flatMap { channel in slots.map { slots in { action in slots.whenClosed(channel, action) } } },
                 onAbandon: { reason in
                     logger.warning("review abandoned: work stopped", metadata: [
                         "reason": .string(reason == .deadline ? "deadline passed" : "client closed the connection"),

@@ -37,23 +37,29 @@ public final class ReviewWorkers: Sendable {
     ///
     /// - Parameters:
     ///   - deadline: after this, `Abandoned.deadline` is thrown and the job is cancelled.
-    ///   - connection: when it closes first, `Abandoned.clientGone` is thrown and the job is cancelled.
+    ///   - eventLoop: where the deadline timer runs (the connection's).
+    ///   - whenClientGone: registers an action to run if the client closes the connection first
+    ///     (then `Abandoned.clientGone` is thrown and the job is cancelled) and returns what
+    ///     withdraws it; `ConnectionSlots.whenClosed` for a connection.
     ///   - onAbandon: called once, with the reason, when the job is cancelled.
     public func run<T: Sendable>(
-        deadline: Duration, connection: (any Channel)?, onAbandon: @escaping @Sendable (Abandoned) -> Void = { _ in },
+        deadline: Duration, eventLoop: (any EventLoop)? = nil,
+        whenClientGone: ((@escaping @Sendable () -> Void) -> @Sendable () -> Void)? = nil,
+        onAbandon: @escaping @Sendable (Abandoned) -> Void = { _ in },
         _ work: @escaping @Sendable () -> T
     ) async throws -> T {
         let cancellation = ReviewCancellation()
         let job = Job<T>()
-        let eventLoop = connection?.eventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        let eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        let abandon: @Sendable (Abandoned) -> Void = { reason in
+            cancellation.cancel()
+            if job.finish(.failure(reason)) { onAbandon(reason) }
+        }
+        let withdraw = whenClientGone?({ abandon(.clientGone) })
+        defer { withdraw?() }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             job.set(continuation)
-            let abandon: @Sendable (Abandoned) -> Void = { reason in
-                cancellation.cancel()
-                if job.finish(.failure(reason)) { onAbandon(reason) }
-            }
             let timer = eventLoop.scheduleTask(in: TimeAmount(deadline)) { abandon(.deadline) }
-            connection?.closeFuture.whenComplete { _ in abandon(.clientGone) }
             pool.submit { state in
                 guard state == .active, !cancellation.isCancelled else {
                     _ = job.finish(.failure(Abandoned.deadline))

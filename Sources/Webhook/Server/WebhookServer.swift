@@ -93,11 +93,12 @@ public struct WebhookServer: Sendable {
         refreshCertificateMetrics()
 
         let workers = ReviewWorkers(threads: configuration.reviewThreads)
+        let webhookSlots = ConnectionSlots(limit: configuration.maximumConnections)
         let responder = WebhookResponder(
             reviewer: AdmissionReviewer(mode: configuration.mode, settings: settings),
             clusterView: clusterView, readiness: readiness, metrics: metrics,
             auditLog: AuditLog(logger: Self.auditLogger(from: logger)), workers: workers,
-            bodyBudget: BodyBudget(capacity: configuration.bodyBytesInFlight), logger: logger)
+            bodyBudget: BodyBudget(capacity: configuration.bodyBytesInFlight), connectionSlots: webhookSlots, logger: logger)
         let allowedNames = configuration.clientCommonNames.isEmpty ? nil : Set(configuration.clientCommonNames)
         let idleTimeout = TimeAmount(configuration.idleTimeout)
         let headerReadTimeout = TimeAmount(configuration.headerReadTimeout)
@@ -105,7 +106,6 @@ public struct WebhookServer: Sendable {
         let webhookPort = configuration.port
         let readiness = self.readiness
         let isDraining: @Sendable () -> Bool = { readiness.isShuttingDown }
-        let webhookSlots = ConnectionSlots(limit: configuration.maximumConnections)
         let metricsSlots = ConnectionSlots(limit: configuration.maximumMetricsConnections)
         let app = Application(
             responder: responder,
