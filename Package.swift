@@ -93,7 +93,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -160,3 +162,20 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (Fuzz/README.md), declared only for `make fuzz`: they have no `main` of their own
+// (libFuzzer's is linked with -sanitize=fuzzer), so an ordinary build must not see them.
+if Context.environment["MTLS_GUARD_FUZZ"] != nil {
+    let fuzzers: [(String, [Target.Dependency])] = [
+        ("AdmissionReviewFuzzer", ["KubeModel", "Rules"]),
+        ("PEMFuzzer", ["Certificates", "KubeModel", "Rules"]),
+        ("ManifestFuzzer", ["KubeModel"]),
+        ("UpstreamCAFuzzer", ["KubeModel", "Rules"]),
+        ("TLSHandlerFuzzer", ["OpenSSLTLS", "Certificates", .product(name: "NIOCore", package: "swift-nio"),
+                              .product(name: "NIOEmbedded", package: "swift-nio")]),
+    ]
+    for (name, dependencies) in fuzzers {
+        package.targets.append(.executableTarget(name: name, dependencies: dependencies, path: "Fuzz/\(name)",
+                                                 swiftSettings: swiftSettings))
+    }
+}

@@ -23,8 +23,14 @@ public struct Certificate: Sendable, Hashable, CustomStringConvertible {
     public let isCA: Bool
     /// The basicConstraints pathlen of a CA; nil when unset (or not a CA).
     public let pathLengthConstraint: Int?
-    /// Subject alternative names: `DNS:foo`, `IP:1.2.3.4`, `URI:...`, `email:...`.
+    /// Subject alternative names: `DNS:foo`, `IP:1.2.3.4`, `URI:...`, `email:...`; at most
+    /// `maximumAlternativeNames` of them (see `subjectAlternativeNameCount`).
     public let subjectAlternativeNames: [String]
+    /// How many names the subjectAltName extension holds, kept or not.
+    public let subjectAlternativeNameCount: Int
+    /// The most subject alternative names read into `subjectAlternativeNames`: a certificate may carry
+    /// any number, and nothing here needs more than a few to describe it.
+    public static let maximumAlternativeNames = 1024
     /// Subject equals issuer and the signature verifies with the certificate's own key.
     ///
     /// The signature is verified on first use (once per certificate, whatever the copies): most readers, such
@@ -56,7 +62,7 @@ public struct Certificate: Sendable, Hashable, CustomStringConvertible {
         let constraints = Self.basicConstraints(pointer)
         self.isCA = constraints.isCA
         self.pathLengthConstraint = constraints.isCA ? constraints.pathLength : nil
-        self.subjectAlternativeNames = Self.alternativeNames(pointer)
+        (self.subjectAlternativeNames, self.subjectAlternativeNameCount) = Self.alternativeNames(pointer)
         self.selfSignature = X509_NAME_cmp(subjectName, issuerName) == 0 ? SelfSignatureCheck(pending: pointer) : .notSelfIssued
         OpenSSLErrors.clear()
     }
@@ -83,12 +89,13 @@ public struct Certificate: Sendable, Hashable, CustomStringConvertible {
         return (isCA, value >= 0 ? Int(value) : nil)
     }
 
-    private static func alternativeNames(_ x509: OpaquePointer) -> [String] {
-        guard let raw = X509_get_ext_d2i(x509, NID_subject_alt_name, nil, nil) else { return [] }
+    private static func alternativeNames(_ x509: OpaquePointer) -> ([String], Int) {
+        guard let raw = X509_get_ext_d2i(x509, NID_subject_alt_name, nil, nil) else { return ([], 0) }
         let names = OpaquePointer(raw)
         defer { GENERAL_NAMES_free(names) }
         var result: [String] = []
-        for index in 0..<mg_sk_GENERAL_NAME_num(names) {
+        let count = Int(mg_sk_GENERAL_NAME_num(names))
+        for index in 0..<Int32(clamping: min(count, maximumAlternativeNames)) {
             guard let name = mg_sk_GENERAL_NAME_value(names, index) else { continue }
             switch name.pointee.type {
             case GEN_DNS: result.append("DNS:" + string(name.pointee.d.dNSName))
@@ -99,7 +106,7 @@ public struct Certificate: Sendable, Hashable, CustomStringConvertible {
             default: continue
             }
         }
-        return result
+        return (result, count)
     }
 
     private static func string(_ value: UnsafeMutablePointer<ASN1_STRING>?) -> String {

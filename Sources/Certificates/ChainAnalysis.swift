@@ -14,15 +14,27 @@ public enum ChainAnalysis {
         let anchors = bundle.filter(\.isSelfSigned)
         guard !anchors.isEmpty else { return nil }
         let untrusted = bundle.filter { !$0.isSelfSigned }
-        var deepest: Int?
-        for candidate in bundle where candidate.isCA || candidate.isSelfSigned {
-            let result = buildChain(candidate, trustAnchors: anchors, untrusted: untrusted, at: nil, ignoringTime: true, maxDepth: nil)
-            if case .success(let chain) = result {
-                deepest = max(deepest ?? 0, chain.count - 1)
+        // Only the CAs that issued no other CA of the bundle can end a longest chain; the others' chains are
+        // prefixes of theirs. Verifying just those, against one store built once, keeps a long chain linear
+        // instead of re-parsing and re-verifying the bundle once per CA.
+        let issuersOfCAs = Set(untrusted.filter(\.isCA).map(\.issuer))
+        var candidates = untrusted.filter { $0.isCA && !issuersOfCAs.contains($0.subject) }
+        // CAs that certify each other (cross-signing) leave no such CA: verify them all then.
+        if candidates.isEmpty { candidates = untrusted.filter(\.isCA) }
+        guard let verifier = try? ChainVerifier(trustAnchors: anchors, untrusted: untrusted) else { return nil }
+        defer { verifier.free() }
+        // A self-signed anchor is a chain of its own: no intermediates.
+        var deepest = 0
+        for candidate in candidates.prefix(maximumAnalysedCAs) {
+            if let length = verifier.chainLength(candidate) {
+                deepest = max(deepest, length - 1)
             }
         }
         return deepest
     }
+
+    /// The most CAs `intermediatesBelowRoot` verifies: deeper than OpenSSL's own depth limit (100).
+    public static let maximumAnalysedCAs = 128
 
     /// Verifies `leaf` up to a root in `trustAnchors`, with `untrusted` as candidate intermediates.
     ///
@@ -104,6 +116,64 @@ public enum ChainAnalysis {
             chain.append(certificate)
         }
         return .success(chain)
+    }
+}
+
+/// One X509_STORE of trust anchors and one stack of untrusted intermediates, parsed once and used to
+/// verify many candidates (validity dates ignored: `intermediatesBelowRoot` is about shape).
+private struct ChainVerifier {
+    private var handles: [X509Handle] = []
+    private let store: OpaquePointer
+    private let stack: OpaquePointer
+
+    init(trustAnchors: [Certificate], untrusted: [Certificate]) throws(CertificateError) {
+        guard let store = X509_STORE_new() else { throw .openSSL(.verificationFailed, "X509_STORE_new failed") }
+        guard let stack = OPENSSL_sk_new_null() else {
+            X509_STORE_free(store)
+            throw .openSSL(.verificationFailed, "out of memory")
+        }
+        self.store = store
+        self.stack = stack
+        do throws(CertificateError) {
+            for anchor in trustAnchors {
+                let handle = try X509Handle(der: anchor.der)
+                handles.append(handle)
+                guard X509_STORE_add_cert(store, handle.pointer) == 1 else {
+                    throw CertificateError.openSSL(.verificationFailed, "cannot add trust anchor \(anchor.subject)")
+                }
+            }
+            for intermediate in untrusted {
+                let handle = try X509Handle(der: intermediate.der)
+                handles.append(handle)
+                guard OPENSSL_sk_push(stack, UnsafeRawPointer(handle.pointer)) > 0 else {
+                    throw CertificateError.openSSL(.verificationFailed, "out of memory")
+                }
+            }
+        } catch {
+            free()
+            throw error
+        }
+    }
+
+    /// The length of the chain OpenSSL builds from `leaf`, or nil when none verifies.
+    func chainLength(_ leaf: Certificate) -> Int? {
+        OpenSSLErrors.clear()
+        defer { OpenSSLErrors.clear() }
+        guard let leafHandle = try? X509Handle(der: leaf.der) else { return nil }
+        defer { leafHandle.free() }
+        guard let context = X509_STORE_CTX_new() else { return nil }
+        defer { X509_STORE_CTX_free(context) }
+        guard X509_STORE_CTX_init(context, store, leafHandle.pointer, stack) == 1 else { return nil }
+        X509_STORE_CTX_set_flags(context, UInt(X509_V_FLAG_NO_CHECK_TIME))
+        guard X509_verify_cert(context) == 1, let built = X509_STORE_CTX_get0_chain(context) else { return nil }
+        return Int(mg_sk_X509_num(built))
+    }
+
+    /// The stack does not own its certificates: the handles are freed after it.
+    func free() {
+        OPENSSL_sk_free(stack)
+        X509_STORE_free(store)
+        handles.forEach { $0.free() }
     }
 }
 

@@ -23,7 +23,8 @@ public struct PEMBlock: Sendable, Hashable, CustomStringConvertible {
 public struct PEMScan: Sendable, Hashable {
     /// The blocks found, terminated or not.
     public let blocks: [PEMBlock]
-    /// Stray text, unterminated blocks, mismatched END labels and undecodable base64, in line order.
+    /// Stray text, unterminated blocks, mismatched END labels and undecodable base64, in line order
+    /// (after "more than `PEMBundle.maximumBlocks` blocks", when the input has that many).
     public let errors: [CertificateError]
     /// Whether the input holds nothing but whitespace.
     public let isEmpty: Bool
@@ -31,6 +32,10 @@ public struct PEMScan: Sendable, Hashable {
 
 /// Reading certificates, keys and CRLs from PEM text.
 public enum PEMBundle {
+    /// The most blocks read from one input: CA bundles hold tens to a few hundred certificates; past
+    /// this the input is refused (an error, the rest unread) instead of parsed block by block.
+    public static let maximumBlocks = 1000
+
     /// Parse a PEM bundle of certificates.
     ///
     /// Every block must be a `CERTIFICATE` that OpenSSL parses as X.509; non-whitespace bytes outside
@@ -142,11 +147,17 @@ private struct PEMScanner {
     private var open: OpenBlock?
     private var inStrayRun = false
     private var count = 0
+    private var tooManyBlocks = false
 
     mutating func scan(_ bytes: [UInt8]) {
         var lineNumber = 0
         // Split bytes, not Characters: Swift treats "\r\n" as one Character, which would hide CRLF line ends.
-        for rawLine in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        // Walk the lines in place rather than splitting into an array of every line first.
+        var lineStart = bytes.startIndex
+        while lineStart <= bytes.endIndex, !tooManyBlocks {
+            let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            let rawLine = bytes[lineStart..<lineEnd]
+            lineStart = lineEnd + 1
             lineNumber += 1
             let line = Self.trimmedLine(rawLine)
             if !line.isEmpty { sawNothing = false }
@@ -193,6 +204,13 @@ private struct PEMScanner {
         }
         if let label = Self.label(of: line, marker: "BEGIN") {
             inStrayRun = false
+            guard count < PEMBundle.maximumBlocks else {
+                // First, not in line order: it is the one problem that matters, and lists are cut.
+                errors.insert(CertificateError(kind: .malformedPEM, blockIndex: nil, line: lineNumber,
+                    reason: "more than \(PEMBundle.maximumBlocks) PEM blocks: the rest of the input is not read"), at: 0)
+                tooManyBlocks = true
+                return
+            }
             count += 1
             open = OpenBlock(label: label, index: count, line: lineNumber)
             return
@@ -212,9 +230,11 @@ private struct PEMScanner {
     }
 
     private mutating func continueBlock(_ line: Substring, lineNumber: Int) {
+        // Take the block out of `open` while it changes: a copy left there would make every append copy
+        // the whole body (quadratic in the block's lines). Every path that keeps it open puts it back.
         guard var block = open else { return }
+        open = nil
         if let endLabel = Self.label(of: String(line), marker: "END") {
-            open = nil
             guard endLabel == block.label else {
                 errors.append(CertificateError(kind: .malformedPEM, blockIndex: block.index, line: lineNumber, reason: "BEGIN \(block.label) is closed by END \(endLabel)"))
                 blocks.append(PEMBlock(label: block.label, index: block.index, line: block.line, der: nil, hasHeaders: block.hasHeaders))
@@ -231,7 +251,6 @@ private struct PEMScanner {
         if Self.label(of: String(line), marker: "BEGIN") != nil {
             errors.append(CertificateError(kind: .malformedPEM, blockIndex: block.index, line: block.line, reason: "BEGIN \(block.label) has no matching END line"))
             blocks.append(PEMBlock(label: block.label, index: block.index, line: block.line, der: nil, hasHeaders: block.hasHeaders))
-            open = nil
             outside(String(line), lineNumber: lineNumber)
             return
         }
@@ -247,7 +266,7 @@ private struct PEMScanner {
                 return
             }
         }
-        block.body.append(line)
+        if !line.isEmpty { block.body.append(line) }
         open = block
     }
 }

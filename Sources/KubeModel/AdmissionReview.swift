@@ -193,10 +193,10 @@ extension AdmissionReview {
     private static func checkType(apiVersion: String?, kind: String?) throws(AdmissionReviewDecodingError) {
         guard apiVersion == apiVersionV1 else {
             throw AdmissionReviewDecodingError(
-                "unsupported apiVersion \"\(apiVersion ?? "")\": only \(apiVersionV1) is served; set admissionReviewVersions: [\"v1\"] in the webhook configuration")
+                "unsupported apiVersion \"\((apiVersion ?? "").prefix(64))\": only \(apiVersionV1) is served; set admissionReviewVersions: [\"v1\"] in the webhook configuration")
         }
         guard kind == "AdmissionReview" else {
-            throw AdmissionReviewDecodingError("unsupported kind \"\(kind ?? "")\": expected AdmissionReview")
+            throw AdmissionReviewDecodingError("unsupported kind \"\((kind ?? "").prefix(64))\": expected AdmissionReview")
         }
     }
 }
@@ -210,7 +210,7 @@ extension AdmissionRequest {
         let operationText = try reader.requiredString("operation")
         guard let operation = AdmissionOperation(rawValue: operationText) else {
             throw AdmissionReviewDecodingError(
-                "malformed AdmissionReview: request.operation: unsupported value \"\(operationText)\": expected CREATE, UPDATE, DELETE or CONNECT")
+                "malformed AdmissionReview: request.operation: unsupported value \"\(operationText.prefix(64))\": expected CREATE, UPDATE, DELETE or CONNECT")
         }
         let userInfo = try reader.object("userInfo")
         self.init(
@@ -233,6 +233,31 @@ extension AdmissionRequest {
             oldObject: value["oldObject"],
             dryRun: try reader.bool("dryRun"),
             options: value["options"])
+        try Self.checkObjects(value, operation: operation)
+    }
+}
+
+extension AdmissionRequest {
+    /// The object the operation is judged on must be a JSON object: `object` for CREATE and UPDATE,
+    /// `oldObject` for DELETE (and `oldObject` of an UPDATE, when sent). Anything else would judge
+    /// nothing and allow, so it is refused (HTTP 400) naming the field.
+    static func checkObjects(_ request: JSONValue, operation: AdmissionOperation) throws(AdmissionReviewDecodingError) {
+        func require(_ key: String, optional: Bool) throws(AdmissionReviewDecodingError) {
+            let member = request[key]
+            if case .object? = member { return }
+            if optional, member == nil || member?.isNull == true { return }
+            let found = member.map { $0.isNull ? "null" : $0.typeName } ?? "nothing"
+            throw AdmissionReviewDecodingError(
+                "malformed AdmissionReview: request.\(key): expected an object for \(operation.rawValue), found \(found)")
+        }
+        switch operation {
+        case .create: try require("object", optional: false)
+        case .update:
+            try require("object", optional: false)
+            try require("oldObject", optional: true)
+        case .delete: try require("oldObject", optional: false)
+        case .connect: break
+        }
     }
 }
 

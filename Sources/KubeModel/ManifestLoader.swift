@@ -39,6 +39,14 @@ public enum ManifestLoader {
     /// File name extensions read when walking a directory.
     public static let manifestExtensions: Set<String> = ["yaml", "yml", "json"]
 
+    /// The largest file (or stdin) read: manifests are kilobytes; a bigger input is refused rather than
+    /// parsed into several times its size in memory.
+    public static let maximumInputSize = 32 * 1024 * 1024
+
+    /// The most nodes YAML aliases and merge keys may add to one document when expanded. An alias bomb
+    /// (anchors referring to anchors) expands exponentially; real manifests add a few hundred at most.
+    public static let maximumAliasExpansion = 1_000_000
+
     /// Loads files, directories (recursively, `.yaml` `.yml` `.json`, in sorted order, hidden entries
     /// skipped) and `-` for stdin. A file named explicitly is read whatever its extension.
     public static func load(
@@ -48,14 +56,13 @@ public enum ManifestLoader {
         var objects: [LoadedObject] = []
         for path in paths {
             if path == "-" {
-                objects += try load(data: stdin(), source: "-")
+                let data = stdin()
+                if data.count > maximumInputSize { throw tooLarge(source: "-", size: data.count) }
+                objects += try load(data: data, source: "-")
                 continue
             }
             for file in try manifestFiles(at: path) {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    throw ManifestError(source: file, reason: "cannot read file")
-                }
-                objects += try load(data: data, source: file)
+                objects += try load(data: try read(file), source: file)
             }
         }
         return objects
@@ -92,6 +99,7 @@ public enum ManifestLoader {
             throw ManifestError(source: source, reason: "not valid YAML")
         }
         guard let node else { throw ManifestError(source: source, reason: "empty document") }
+        try checkAliasExpansion(node, source: source)
         return try jsonValue(node, source: source)
     }
 
@@ -121,6 +129,7 @@ public enum ManifestLoader {
             var documents = try Yams.compose_all(yaml: text)
             while let node = documents.next() {
                 documentNumber += 1
+                try checkAliasExpansion(node, source: "\(source)#doc\(documentNumber)")
                 let value = try jsonValue(node, source: "\(source)#doc\(documentNumber)")
                 if value.isNull { continue }  // `---` followed by nothing, or a comment-only document
                 objects += try self.objects(in: value, source: "\(source)#doc\(documentNumber)", file: source,
@@ -233,28 +242,129 @@ public enum ManifestLoader {
         }
     }
 
+    private static func tooLarge(source: String, size: Int) -> ManifestError {
+        ManifestError(source: source, reason: "\(size) bytes: larger than the limit of \(maximumInputSize) bytes for one input")
+    }
+
+    /// The file's bytes; a file over `maximumInputSize` or that cannot be read is an error naming why.
+    private static func read(_ file: String) throws(ManifestError) -> Data {
+        let descriptor = open(file, O_RDONLY)
+        guard descriptor >= 0 else { throw ManifestError(source: file, reason: "cannot read file: \(systemError())") }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        var info = stat()
+        if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) > maximumInputSize {
+            throw tooLarge(source: file, size: Int(info.st_size))
+        }
+        do {
+            // One byte past the limit tells a file that grew (or a pipe) from one at the limit.
+            let data = try handle.read(upToCount: maximumInputSize + 1) ?? Data()
+            if data.count > maximumInputSize { throw tooLarge(source: file, size: data.count) }
+            return data
+        } catch let error as ManifestError {
+            throw error
+        } catch {
+            throw ManifestError(source: file, reason: "cannot read file: \((error as NSError).localizedDescription)")
+        }
+    }
+
+    private static func systemError() -> String { String(cString: strerror(errno)) }
+
+    /// Refuses a document whose aliases and merge keys would expand beyond `maximumAliasExpansion`
+    /// nodes, before anything is built from it.
+    ///
+    /// An alias is composed as the anchored node itself, with the anchor's position, so expanded sizes
+    /// are memoised by position and node type: the count costs one visit per distinct node.
+    static func checkAliasExpansion(_ root: Node, source: String) throws(ManifestError) {
+        struct Position: Hashable { let line: Int, column: Int, type: Int }
+        var expanded: [Position: Int] = [:]
+        let limit = maximumAliasExpansion
+        func size(_ node: Node) -> Int {
+            let type: Int
+            switch node {
+            case .scalar: return 1
+            case .alias: return 1
+            case .mapping: type = 1
+            case .sequence: type = 2
+            }
+            let position = node.mark.map { Position(line: $0.line, column: $0.column, type: type) }
+            if let position, let known = expanded[position] { return known }
+            var total = 1
+            switch node {
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    total = min(total + size(key) + size(value), Int.max / 4)
+                    if total > limit + expanded.count { break }
+                }
+            case .sequence(let sequence):
+                for element in sequence {
+                    total = min(total + size(element), Int.max / 4)
+                    if total > limit + expanded.count { break }
+                }
+            default: break
+            }
+            if let position { expanded[position] = total }
+            return total
+        }
+        let total = size(root)
+        // What the document holds as written is bounded by the input size; only the growth is limited.
+        if total - expanded.count > limit {
+            throw ManifestError(source: source, reason:
+                "YAML aliases expand this document beyond \(limit) nodes (alias or merge-key bomb?); refusing it")
+        }
+    }
+
     /// The manifest files at `path`: itself when a file, the manifests below it when a directory.
+    ///
+    /// Symbolic links are followed (a directory reached twice, as through a loop, is read once); an entry
+    /// that cannot be read is an error naming it and why, never skipped silently.
     private static func manifestFiles(at path: String) throws(ManifestError) -> [String] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ManifestError(source: path, reason: "no such file or directory")
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT, lstat(path, &info) != 0 { throw ManifestError(source: path, reason: "no such file or directory") }
+            throw ManifestError(source: path, reason: "cannot read: \(systemError())")
         }
-        guard isDirectory.boolValue else { return [path] }
-        let root = URL(fileURLWithPath: path)
-        guard let enumerator = FileManager.default.enumerator(
-            at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
-        else {
-            throw ManifestError(source: path, reason: "cannot list directory")
-        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { return [path] }
         var files: [String] = []
-        for case let url as URL in enumerator {
-            guard manifestExtensions.contains(url.pathExtension.lowercased()),
-                  (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true
-            else { continue }
-            // Keep the path as the user spelled the directory, so sources read like their input.
-            let relative = url.path.hasPrefix(root.path + "/") ? String(url.path.dropFirst(root.path.count + 1)) : url.lastPathComponent
-            files.append((path.hasSuffix("/") ? path : path + "/") + relative)
-        }
+        var visited = Set<[UInt64]>()
+        try walk(path.hasSuffix("/") ? String(path.dropLast()) : path, info: info, visited: &visited, into: &files)
         return files.sorted()
+    }
+
+    private static func walk(_ directory: String, info: stat, visited: inout Set<[UInt64]>, into files: inout [String]) throws(ManifestError) {
+        guard visited.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted else { return }
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw ManifestError(source: directory, reason: "cannot list directory: \(readableReason(error, path: directory))")
+        }
+        for name in entries where !name.hasPrefix(".") {
+            let entry = directory + "/" + name
+            var entryInfo = stat()
+            guard stat(entry, &entryInfo) == 0 else {
+                let reason = systemError()
+                var linkInfo = stat()
+                if lstat(entry, &linkInfo) == 0, (linkInfo.st_mode & S_IFMT) == S_IFLNK {
+                    throw ManifestError(source: entry, reason: "broken symbolic link: \(reason)")
+                }
+                throw ManifestError(source: entry, reason: "cannot read: \(reason)")
+            }
+            switch entryInfo.st_mode & S_IFMT {
+            case S_IFDIR:
+                try walk(entry, info: entryInfo, visited: &visited, into: &files)
+            case S_IFREG:
+                if manifestExtensions.contains((name as NSString).pathExtension.lowercased()) { files.append(entry) }
+            default:
+                continue
+            }
+        }
+    }
+
+    /// `Permission denied` and the like: the POSIX reason when Foundation carries one.
+    private static func readableReason(_ error: any Error, path: String) -> String {
+        if access(path, R_OK | X_OK) != 0 { return systemError() }
+        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+        if let underlying, underlying.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(underlying.code))) }
+        return (error as NSError).localizedDescription
     }
 }

@@ -36,7 +36,7 @@ public enum DeleteRules {
         let before: any ClusterSnapshot = old.map { OverlaySnapshot(base: snapshot, policy: $0) } ?? snapshot
         let after = OverlaySnapshot(base: snapshot, policy: policy)
         var broken: [String] = []
-        for referrer in referrers {
+        for referrer in referrers where !ReviewCancellation.isCurrentCancelled {
             func denials(_ state: any ClusterSnapshot) -> Set<String> {
                 Set(RuleEngine.referenceFindings(of: referrer, snapshot: state, settings: settings)
                     .filter { $0.severity == .deny }.map { "\($0.rule)" })
@@ -69,7 +69,8 @@ public enum DeleteRules {
         let name = secret.name
         let context = StateContext(snapshot: snapshot, settings: settings)
         var uses: [SecretUse] = []
-        for referrer in servedReferrers(snapshot.secretReferrers(namespace: namespace, name: name), settings: settings) {
+        for referrer in servedReferrers(snapshot.secretReferrers(namespace: namespace, name: name), settings: settings)
+            where !ReviewCancellation.isCurrentCancelled {
             switch ResourceKind(referrer) {
             case .policy?:
                 let view = PolicyView(referrer)

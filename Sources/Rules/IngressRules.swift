@@ -48,7 +48,12 @@ public enum IngressRules {
                      FieldError.required("list Policies as name or namespace/name, separated by commas, or remove the annotation"))
                 continue
             }
-            for item in PolicyAnnotation.parse(value) {
+            let items = PolicyAnnotation.parse(value)
+            if items.count > PolicyAnnotation.maximumItems {
+                deny("ingress/policies-annotation", annotationPath(key), FieldError.invalid(value,
+                     "\(items.count) items listed; at most \(PolicyAnnotation.maximumItems) Policies may be referenced"))
+            }
+            for item in items.prefix(PolicyAnnotation.maximumItems) {
                 if let problem = item.problem {
                     deny("ingress/policies-annotation", annotationPath(key), FieldError.invalid(value, problem))
                 }
@@ -142,7 +147,7 @@ public enum IngressRules {
     static func policyReferences(_ ingress: IngressView) -> [(annotation: String, key: ObjectKey)] {
         var seen = Set<ObjectKey>()
         return PolicyAnnotation.keys.flatMap { annotation in
-            PolicyAnnotation.parse(ingress.annotations[annotation] ?? "").compactMap { item in
+            PolicyAnnotation.parse(ingress.annotations[annotation] ?? "").prefix(PolicyAnnotation.maximumItems).compactMap { item in
                 item.key(defaultNamespace: ingress.namespace).map { (annotation, $0) }
             }
         }.filter { seen.insert($0.key).inserted }
@@ -262,13 +267,16 @@ public enum IngressRules {
                 message: FieldError.required("ingressMTLS Policy \(policyName) needs TLS: add spec.tls with the hosts of this Ingress (NIC serves 500 for all of them otherwise)"))]
         }
         var findings: [Finding] = []
+        // One pass over spec.tls: the last entry naming each host (NIC's `addSSLConfig` lets a later
+        // entry win), so checking the rule hosts is linear, not rules x TLS hosts.
+        let coverage = TLSCoverage(ingress.tls)
         var usedEntries = Set<Int>()
         for (index, rule) in ingress.rules.enumerated() {
             guard let host = rule.host, !host.isEmpty else { continue }
-            guard let entry = ingress.tls.indices.last(where: { ingress.tls[$0].hosts.contains(host) }) else {
+            guard let entry = coverage.lastEntry[host] else {
                 findings.append(Finding(rule: "ingress-mtls/host-without-tls", severity: .deny,
                     field: FieldPath("spec", "rules").index(index).child("host"),
-                    message: hostWithoutTLSMessage(host, ingress: ingress)))
+                    message: hostWithoutTLSMessage(host, coverage: coverage)))
                 continue
             }
             usedEntries.insert(entry)
@@ -293,28 +301,44 @@ public enum IngressRules {
         return findings
     }
 
+    /// What `spec.tls` covers, read once: the last entry naming each host, and what explains a miss.
+    struct TLSCoverage {
+        var lastEntry: [String: Int] = [:]
+        /// The first `*.domain` pattern per domain, with its entry.
+        var firstWildcard: [Substring: (entry: Int, pattern: String)] = [:]
+        /// The first entry without hosts.
+        var firstEmptyEntry: Int?
+
+        init(_ tls: [IngressView.TLS]) {
+            for (index, entry) in tls.enumerated() {
+                if entry.hosts.isEmpty, firstEmptyEntry == nil { firstEmptyEntry = index }
+                for host in entry.hosts {
+                    lastEntry[host] = index
+                    if host.hasPrefix("*."), firstWildcard[host.dropFirst(2)] == nil {
+                        firstWildcard[host.dropFirst(2)] = (index, host)
+                    }
+                }
+            }
+        }
+    }
+
     /// Says which `spec.tls` entry to add `host` to, and why a near miss does not count.
-    static func hostWithoutTLSMessage(_ host: String, ingress: IngressView) -> String {
+    static func hostWithoutTLSMessage(_ host: String, coverage: TLSCoverage) -> String {
         let shown = String(host.prefix(128))
         var why = ""
         var target = 0
-        let nearMiss = ingress.tls.indices.lazy.compactMap { index in
-            ingress.tls[index].hosts.first(where: { wildcardMatches($0, host) }).map { (entry: index, pattern: $0) }
-        }.first
-        if let (entry, pattern) = nearMiss.map({ ($0.entry, $0.pattern) }) {
-            target = entry
-            why = "; NIC compares hosts by exact string, so \(FieldError.quote(String(pattern.prefix(128)))) in spec.tls[\(entry)].hosts does not cover it"
-        } else if let entry = ingress.tls.indices.first(where: { ingress.tls[$0].hosts.isEmpty }) {
+        // A `*.domain` pattern a TLS certificate would match `host` with (one more label). NIC does not
+        // match this way; used only to explain a miss.
+        let nearMiss = host.firstIndex(of: ".").flatMap { dot in
+            dot == host.startIndex ? nil : coverage.firstWildcard[host[host.index(after: dot)...]]
+        }
+        if let nearMiss {
+            target = nearMiss.entry
+            why = "; NIC compares hosts by exact string, so \(FieldError.quote(String(nearMiss.pattern.prefix(128)))) in spec.tls[\(nearMiss.entry)].hosts does not cover it"
+        } else if let entry = coverage.firstEmptyEntry {
             target = entry
             why = "; spec.tls[\(entry)] has no hosts and covers nothing"
         }
         return FieldError.invalid(shown, "not in any spec.tls[].hosts entry: NIC serves this host WITHOUT client certificate verification\(why); add \(FieldError.quote(shown)) to spec.tls[\(target)].hosts")
-    }
-
-    /// Whether `pattern` is a `*.domain` wildcard a TLS certificate would match `host` with (one more label).
-    /// NIC does not match this way; used only to explain a miss.
-    static func wildcardMatches(_ pattern: String, _ host: String) -> Bool {
-        guard pattern.hasPrefix("*."), let dot = host.firstIndex(of: ".") else { return false }
-        return !host[..<dot].isEmpty && host[host.index(after: dot)...] == pattern.dropFirst(2)
     }
 }

@@ -41,10 +41,24 @@ enum NameValidation {
 
 /// Message fragments in `k8s.io/apimachinery` `field.Error` style.
 enum FieldError {
+    /// The most characters of a value a message quotes: messages and audit lines stay short whatever
+    /// the input, and a quoted prefix is enough to find the value.
+    static let quotedPrefixLength = 64
+
     /// `"text"` quoted as Go's `%q` would, so odd characters stay visible and the line stays one line.
+    ///
+    /// At most `quotedPrefixLength` characters are quoted; the rest is counted (`"abc..." (+1234 more
+    /// characters)`), so a message's size is bounded whatever the value.
     static func quote(_ text: String) -> String {
         var out = "\""
+        var quoted = 0
+        var remaining = 0
         for scalar in text.unicodeScalars {
+            if quoted >= quotedPrefixLength {
+                remaining += 1
+                continue
+            }
+            quoted += 1
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
@@ -59,7 +73,7 @@ enum FieldError {
                 }
             }
         }
-        return out + "\""
+        return remaining == 0 ? out + "\"" : out + "...\" (+\(remaining) more characters)"
     }
 
     static func invalid(_ value: String, _ detail: String) -> String { "Invalid value: \(quote(value)): \(detail)" }

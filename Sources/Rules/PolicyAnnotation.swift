@@ -5,6 +5,10 @@ enum PolicyAnnotation {
     /// Annotation keys NIC reads policy references from.
     static let keys = ["nginx.org/policies", "nginx.com/policies"]
 
+    /// The most items an annotation may list: more is denied, and only these are resolved, so a huge
+    /// list costs one finding rather than one lookup and message per item.
+    static let maximumItems = 256
+
     /// One comma-separated item, trimmed.
     struct Item: Sendable, Hashable {
         /// The item as written, without surrounding whitespace.

@@ -35,9 +35,53 @@ public struct Evaluation: Sendable, Equatable {
     /// "Needs state" rules that were skipped because no cluster view was available.
     public var skippedStateRules: [RuleID]
 
+    /// The most findings one rule reports for one object; the rest are counted in one more finding.
+    public static let maximumFindingsPerRule = 20
+    /// The most characters of a finding's message (and of its field path) kept; the rest is counted.
+    public static let maximumMessageLength = 1024
+
+    /// Keeps the answer, the warnings and the audit line bounded whatever the object: at most
+    /// `maximumFindingsPerRule` findings per rule (then one summary finding, denying if any dropped
+    /// finding denies; the first reported are kept) and messages of at most `maximumMessageLength` characters.
     public init(findings: [Finding], skippedStateRules: [RuleID] = []) {
-        self.findings = findings.sortedForOutput()
+        var kept: [Finding] = []
+        var perRule: [RuleID: Int] = [:]
+        var dropped: [RuleID: (count: Int, severity: Severity, field: FieldPath)] = [:]
+        // Capped in the order the rules report (their most telling finding first), then sorted.
+        for finding in findings {
+            let seen = perRule[finding.rule, default: 0]
+            perRule[finding.rule] = seen + 1
+            if seen < Self.maximumFindingsPerRule {
+                kept.append(Self.bounded(finding))
+            } else {
+                let previous = dropped[finding.rule]
+                dropped[finding.rule] = ((previous?.count ?? 0) + 1,
+                                         min(previous?.severity ?? finding.severity, finding.severity),
+                                         previous?.field ?? Self.bounded(finding).field)
+            }
+        }
+        for (rule, summary) in dropped {
+            kept.append(Finding(rule: rule, severity: summary.severity, field: summary.field,
+                                message: "\(summary.count) more finding(s) of this rule not listed (at most \(Self.maximumFindingsPerRule) per rule are reported)"))
+        }
+        self.findings = kept.sortedForOutput()
         self.skippedStateRules = skippedStateRules
+    }
+
+    static func bounded(_ finding: Finding) -> Finding {
+        var finding = finding
+        finding.message = Self.truncated(finding.message)
+        if finding.field.description.count > Self.maximumMessageLength {
+            finding.field = FieldPath(Self.truncated(finding.field.description))
+        }
+        return finding
+    }
+
+    static func truncated(_ text: String) -> String {
+        guard text.utf8.count > Self.maximumMessageLength else { return text }
+        let total = text.count
+        guard total > Self.maximumMessageLength else { return text }
+        return String(text.prefix(Self.maximumMessageLength)) + "... (+\(total - Self.maximumMessageLength) more characters)"
     }
 
     public var hasDenials: Bool { findings.contains { $0.severity == .deny } }
@@ -63,6 +107,7 @@ public enum RuleEngine {
         var skipped: [RuleID] = []
         /// Runs a "needs state" rule family, or records it as skipped.
         func withState(_ ids: [RuleID], _ rules: (any ClusterSnapshot) -> [Finding]) {
+            guard !ReviewCancellation.isCurrentCancelled else { return }
             if let snapshot { findings += rules(snapshot) } else { skipped += ids }
         }
 

@@ -126,8 +126,21 @@ public enum SecretRules {
 
     /// Certificates with their 1-based block index, and every problem found, in input order.
     struct ReadBundle {
+        /// The most problems listed one by one; the rest are counted in one more.
+        static let maximumProblems = 20
+
         var certificates: [(index: Int, certificate: Certificate)] = []
-        var problems: [String] = []
+        private var listed: [String] = []
+        private var unlisted = 0
+
+        /// Every problem, in input order, the ones past `maximumProblems` counted in a last line.
+        var problems: [String] {
+            unlisted == 0 ? listed : listed + ["\(unlisted) more problems in this bundle not listed"]
+        }
+
+        mutating func addProblem(_ problem: @autoclosure () -> String) {
+            if listed.count < Self.maximumProblems { listed.append(problem()) } else { unlisted += 1 }
+        }
     }
 
     /// Reads a CA bundle: every block a parseable `CERTIFICATE`; text outside blocks is a problem unless
@@ -136,21 +149,22 @@ public enum SecretRules {
         let scan = PEMBundle.blocks(in: bytes)
         var result = ReadBundle()
         if scan.isEmpty {
-            result.problems.append("empty: no PEM certificate block")
+            result.addProblem("empty: no PEM certificate block")
             return result
         }
         let errors = ignoringTextOutsideBlocks ? scan.errors.filter { $0.kind != .strayText } : scan.errors
-        result.problems += errors.map { "\($0)" }
+        for error in errors { result.addProblem("\(error)") }
         if scan.blocks.isEmpty && errors.isEmpty {
-            result.problems.append("no PEM certificate block found")
+            result.addProblem("no PEM certificate block found")
         }
         for block in scan.blocks {
+            if ReviewCancellation.isCurrentCancelled { break }
             guard block.label == "CERTIFICATE" else {
-                result.problems.append("\(block): expected a CERTIFICATE block")
+                result.addProblem("\(block): expected a CERTIFICATE block")
                 continue
             }
             if block.hasHeaders {
-                result.problems.append("\(block): a CERTIFICATE block must not carry PEM headers")
+                result.addProblem("\(block): a CERTIFICATE block must not carry PEM headers")
                 continue
             }
             // Undecodable bodies are already among the scan errors.
@@ -158,7 +172,7 @@ public enum SecretRules {
             do {
                 result.certificates.append((block.index, try Certificate(derEncoded: der)))
             } catch {
-                result.problems.append("\(block): \(error.reason)")
+                result.addProblem("\(block): \(error.reason)")
             }
         }
         return result
@@ -169,17 +183,18 @@ public enum SecretRules {
     static func readServingChain(_ bytes: [UInt8]) -> ReadBundle {
         let scan = PEMBundle.blocks(in: bytes)
         var result = ReadBundle()
-        result.problems += scan.errors.filter { $0.kind != .strayText }.map { "\($0)" }
+        for error in scan.errors where error.kind != .strayText { result.addProblem("\(error)") }
         for block in scan.blocks where block.label == "CERTIFICATE" {
+            if ReviewCancellation.isCurrentCancelled { break }
             guard let der = block.der else { continue }
             do {
                 result.certificates.append((block.index, try Certificate(derEncoded: der)))
             } catch {
-                result.problems.append("\(block): \(error.reason)")
+                result.addProblem("\(block): \(error.reason)")
             }
         }
         if result.certificates.isEmpty && result.problems.isEmpty {
-            result.problems.append(scan.isEmpty ? "empty: no PEM certificate block" : "no PEM CERTIFICATE block found")
+            result.addProblem(scan.isEmpty ? "empty: no PEM certificate block" : "no PEM CERTIFICATE block found")
         }
         return result
     }

@@ -62,8 +62,12 @@ struct ServeCommand: AsyncParsableCommand {
     var shutdownDelay: Double = 5
     @Option(help: "Seconds an idle keep-alive connection stays open.")
     var idleTimeout: Double = 60
-    @Option(help: "Most connections the HTTPS listener holds at once (the metrics port holds 64).")
+    @Option(help: "Seconds a client has to send a complete request head (from connecting, or from its first byte after an answer).")
+    var headerReadTimeout: Double = 5
+    @Option(help: "Most connections the HTTPS listener holds at once; beyond it, the connection idle the longest is closed.")
     var maxConnections = 1024
+    @Option(help: "Most connections the metrics and probe port holds at once (same policy).")
+    var maxMetricsConnections = 64
     @Option(help: "Seconds between checks of the certificate files for changes.")
     var certificateCheckInterval: Double = 10
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -114,6 +118,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.metricsPort = metricsPort == 0 ? nil : metricsPort
         configuration.mode = mode
         configuration.maximumConnections = maxConnections
+        configuration.maximumMetricsConnections = maxMetricsConnections
+        configuration.headerReadTimeout = .milliseconds(Int64(max(0.05, headerReadTimeout) * 1000))
         configuration.clientCAFile = clientCA
         configuration.clientCommonNames = clientCNs
         configuration.shutdownDelay = .milliseconds(Int64(shutdownDelay * 1000))

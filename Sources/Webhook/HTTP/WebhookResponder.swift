@@ -14,7 +14,7 @@ import Rules
 /// size, deadline), decodes the review, and encodes the answer. Every error is a JSON `Status`,
 /// never a crash or a 500.
 public struct WebhookResponder: HTTPResponder {
-    public typealias Context = BasicRequestContext
+    public typealias Context = WebhookRequestContext
 
     /// The API server never sends more than 3 MiB of object (etcd's limit is 1.5 MiB per object,
     /// and UPDATE carries two); 7 MiB leaves room and still bounds memory per request.
@@ -25,20 +25,30 @@ public struct WebhookResponder: HTTPResponder {
     let readiness: Readiness
     let metrics: WebhookMetrics
     let auditLog: AuditLog
+    let workers: ReviewWorkers
+    let bodyBudget: BodyBudget
+    /// The listener's connections, to learn when a caller hangs up.
+    let connectionSlots: ConnectionSlots?
+    let logger: Logger
 
     public init(reviewer: AdmissionReviewer, clusterView: ClusterView, readiness: Readiness,
-                metrics: WebhookMetrics, auditLog: AuditLog) {
+                metrics: WebhookMetrics, auditLog: AuditLog, workers: ReviewWorkers, bodyBudget: BodyBudget,
+                connectionSlots: ConnectionSlots?, logger: Logger) {
+        self.bodyBudget = bodyBudget
+        self.connectionSlots = connectionSlots
         self.reviewer = reviewer
         self.clusterView = clusterView
         self.readiness = readiness
         self.metrics = metrics
         self.auditLog = auditLog
+        self.workers = workers
+        self.logger = logger
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         switch request.uri.path {
         case "/validate":
-            return await validate(request)
+            return await validate(request, connection: context.channel)
         case "/healthz":
             guard request.method == .get || request.method == .head else { return Self.methodNotAllowed("GET, HEAD") }
             return Self.text(.ok, "ok\n")
@@ -51,7 +61,13 @@ public struct WebhookResponder: HTTPResponder {
         }
     }
 
-    private func validate(_ request: Request) async -> Response {
+    /// The outcome of judging one body on a worker: the answer, or the 400 for an unusable review.
+    private enum Judgement: Sendable {
+        case answered(ByteBuffer)
+        case badRequest(ByteBuffer)
+    }
+
+    private func validate(_ request: Request, connection: (any Channel)?) async -> Response {
         guard request.method == .post else {
             metrics.recordRejected(status: 405)
             return Self.closing(Self.methodNotAllowed("POST"), unlessBodyless: request)
@@ -68,28 +84,83 @@ public struct WebhookResponder: HTTPResponder {
         metrics.requestStarted()
         defer { metrics.requestFinished() }
         let start = ContinuousClock.now
+        // Bytes held in memory across all requests are bounded: wait for room before reading the body.
+        let reserved = request.headers[.contentLength].flatMap(Int.init) ?? Self.maxBodySize
+        guard await bodyBudget.reserve(reserved, timeout: deadline) else {
+            metrics.recordRejected(status: 504)
+            return Self.closing(Self.status(.gatewayTimeout, "too many large reviews in flight; not started within the API server's timeout"))
+        }
+        defer { bodyBudget.release(reserved) }
         do {
             let body = try await Self.withDeadline(deadline) {
                 try await request.body.collect(upTo: Self.maxBodySize)
             }
-            let admission: AdmissionRequest
-            do {
-                admission = try AdmissionReview.decodeRequest(from: body)
-            } catch {
-                metrics.recordRejected(status: 400)
-                return Response(status: .badRequest, headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(data: AdmissionWire.badRequestBody(error.description))))
+            // Decoding and judging run on a worker, within what is left of the deadline, and stop
+            // when the caller hangs up: never on the threads that serve connections and probes.
+            // With the live view, the read-through GETs for references the snapshot lacks happen
+            // between the two (asynchronously, bounded to 1 s), so a worker never waits on the network.
+            let (reviewer, clusterView, metrics, auditLog, logger) = (self.reviewer, self.clusterView, self.metrics, self.auditLog, self.logger)
+            let slots = connectionSlots
+            func onWorker<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+                try await workers.run(
+                    deadline: deadline - (ContinuousClock.now - start), eventLoop: connection?.eventLoop,
+                    whenClientGone: connection.flatMap { channel in slots.map { slots in { action in slots.whenClosed(channel, action) } } },
+                    onAbandon: { reason in
+                        logger.warning("review abandoned: work stopped", metadata: [
+                            "reason": .string(reason == .deadline ? "deadline passed" : "client closed the connection"),
+                        ])
+                    },
+                    work)
             }
-            let snapshot = await clusterView.snapshot(for: admission)
-            // A Namespace label may override --mode for the objects in it (per-namespace rollout).
-            var reviewer = self.reviewer
-            if let mode = clusterView.mode(forNamespace: admission.namespace) { reviewer.mode = mode }
-            let outcome = reviewer.review(admission, snapshot: snapshot)
-            let elapsed = ContinuousClock.now - start
-            metrics.recordReview(request: admission, mode: reviewer.mode, outcome: outcome, duration: elapsed)
-            auditLog.record(request: admission, mode: reviewer.mode, outcome: outcome)
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: AdmissionWire.responseBuffer(outcome.response)))
+            @Sendable func judge(_ admission: AdmissionRequest, _ snapshot: (any ClusterSnapshot)?) -> Judgement {
+                // A Namespace label may override --mode for the objects in it (per-namespace rollout).
+                var reviewer = reviewer
+                if let mode = clusterView.mode(forNamespace: admission.namespace) { reviewer.mode = mode }
+                let outcome = reviewer.review(admission, snapshot: snapshot)
+                guard !ReviewCancellation.isCurrentCancelled else { return .answered(ByteBuffer()) }
+                let elapsed = ContinuousClock.now - start
+                metrics.recordReview(request: admission, mode: reviewer.mode, outcome: outcome, duration: elapsed)
+                auditLog.record(request: admission, mode: reviewer.mode, outcome: outcome)
+                return .answered(AdmissionWire.responseBuffer(outcome.response))
+            }
+            let judgement: Judgement
+            if clusterView.live == nil {
+                judgement = try await onWorker { () -> Judgement in
+                    do throws(AdmissionReviewDecodingError) {
+                        return judge(try AdmissionReview.decodeRequest(from: body), clusterView.snapshot)
+                    } catch {
+                        return .badRequest(ByteBuffer(data: AdmissionWire.badRequestBody(error.description)))
+                    }
+                }
+            } else {
+                let decoded = try await onWorker { () -> Result<AdmissionRequest, AdmissionReviewDecodingError> in
+                    do throws(AdmissionReviewDecodingError) {
+                        return .success(try AdmissionReview.decodeRequest(from: body))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                switch decoded {
+                case .failure(let error):
+                    judgement = .badRequest(ByteBuffer(data: AdmissionWire.badRequestBody(error.description)))
+                case .success(let admission):
+                    let snapshot = await clusterView.snapshot(for: admission)
+                    judgement = try await onWorker { judge(admission, snapshot) }
+                }
+            }
+            switch judgement {
+            case .answered(let buffer):
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+            case .badRequest(let buffer):
+                metrics.recordRejected(status: 400)
+                return Response(status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+            }
+        } catch ReviewWorkers.Abandoned.deadline {
+            metrics.recordRejected(status: 504)
+            return Self.closing(Self.status(.gatewayTimeout, "review not finished within the API server's timeout; stopped"))
+        } catch ReviewWorkers.Abandoned.clientGone {
+            // Nobody reads this answer: the connection is closed.
+            return Self.closing(Self.status(.gatewayTimeout, "the client closed the connection"))
         } catch is NIOTooManyBytesError {
             metrics.recordRejected(status: 413)
             return Self.closing(Self.status(.contentTooLarge, "request body exceeds the limit of \(Self.maxBodySize) bytes"))
@@ -163,7 +234,7 @@ public struct WebhookResponder: HTTPResponder {
     }
 
     /// Marks a response that leaves (part of) the request body unread `Connection: close`, so the
-    /// connection ends instead of reading the refused body to its end (`CloseAfterResponse`).
+    /// connection ends instead of reading the refused body to its end (`HTTP1Semantics`).
     static func closing(_ response: Response, unlessBodyless request: Request? = nil) -> Response {
         if let request, request.headers[.contentLength] == "0" || (request.headers[.contentLength] == nil && request.headers[.transferEncoding] == nil) {
             return response

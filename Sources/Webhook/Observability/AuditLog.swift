@@ -21,6 +21,14 @@ public struct AuditLog: Sendable {
         writer = AuditWriter(logger: logger, capacity: capacity, dropped: dropped)
     }
 
+    /// The most characters of a request field (uid, names, user) written: the line stays bounded
+    /// whatever a caller sends (findings are bounded by `Evaluation`).
+    static let maximumFieldLength = 256
+
+    static func bounded(_ value: String) -> String {
+        value.count <= maximumFieldLength ? value : String(value.prefix(maximumFieldLength)) + "..."
+    }
+
     public func record(request: AdmissionRequest, mode: ReviewMode, outcome: AdmissionReviewer.Outcome) {
         guard !outcome.evaluation.findings.isEmpty else { return }
         writer.enqueue(AuditEntry(
@@ -51,12 +59,12 @@ struct AuditEntry: Sendable {
         }
         logger.info("admission review", metadata: [
             "audit": "true",
-            "uid": .string(uid),
+            "uid": .string(AuditLog.bounded(uid)),
             "kind": .string(kind),
-            "namespace": .string(namespace),
-            "name": .string(name),
+            "namespace": .string(AuditLog.bounded(namespace)),
+            "name": .string(AuditLog.bounded(name)),
             "operation": .string(operation),
-            "user": .string(user),
+            "user": .string(AuditLog.bounded(user)),
             "dryRun": .string(dryRun ? "true" : "false"),
             "mode": .string(mode.rawValue),
             "decision": .string(decision.rawValue),

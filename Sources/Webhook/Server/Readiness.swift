@@ -40,5 +40,8 @@ public final class Readiness: Sendable {
             $0.clusterViewReady = true
         }
     }
+    /// Whether shutdown has begun: answers then carry `Connection: close`.
+    public var isShuttingDown: Bool { state.withLockedValue { $0.shuttingDown } }
+
     public func beginShutdown() { state.withLockedValue { $0.shuttingDown = true } }
 }

@@ -30,11 +30,22 @@ public struct WebhookServerConfiguration: Sendable {
     /// Service before connections are refused.
     public var shutdownDelay: Duration = .seconds(5)
     public var idleTimeout: Duration = .seconds(60)
+    /// Time a client has to send a complete request head, from connecting (TLS handshake included)
+    /// or from its first byte after an answer; much shorter than `idleTimeout`.
+    public var headerReadTimeout: Duration = .seconds(5)
+    /// Worker threads that judge reviews (off the event loops); more than the cores, so a short
+    /// review gets a thread while long ones run.
+    public var reviewThreads = max(4, 2 * System.coreCount)
     public var handshakeTimeout: Duration = .seconds(10)
     public var certificateCheckInterval: Duration = .seconds(10)
-    /// Connections the webhook listener holds at once; beyond it, accepting pauses (the API server
-    /// keeps a small pool per replica, so this only bounds misbehaving clients).
+    /// Connections the webhook listener holds at once; a new connection beyond it takes the place of
+    /// the one idle the longest, and only when all are busy does accepting pause.
     public var maximumConnections = 1024
+    /// Request body bytes held at once across all reviews (two bodies at the 7 MiB limit); larger
+    /// reviews beyond it wait their turn, so many concurrent large bodies cannot exhaust memory.
+    public var bodyBytesInFlight = 2 * WebhookResponder.maxBodySize
+    /// The same for the metrics and probe port.
+    public var maximumMetricsConnections = 64
 
     public init(certificateFile: String, privateKeyFile: String) {
         self.certificateFile = certificateFile
@@ -86,26 +97,36 @@ public struct WebhookServer: Sendable {
 
         let auditLog = AuditLog(logger: Self.auditLogger(from: logger), dropped: { metrics.auditLinesDropped($0) })
         defer { auditLog.flush() }  // lines still queued at shutdown are written before exit
+        let workers = ReviewWorkers(threads: configuration.reviewThreads)
+        let webhookSlots = ConnectionSlots(limit: configuration.maximumConnections)
         let responder = WebhookResponder(
             reviewer: AdmissionReviewer(mode: configuration.mode, settings: settings),
             clusterView: clusterView, readiness: readiness, metrics: metrics,
-            auditLog: auditLog)
+            auditLog: auditLog, workers: workers,
+            bodyBudget: BodyBudget(capacity: configuration.bodyBytesInFlight), connectionSlots: webhookSlots, logger: logger)
         let allowedNames = configuration.clientCommonNames.isEmpty ? nil : Set(configuration.clientCommonNames)
         let idleTimeout = TimeAmount(configuration.idleTimeout)
+        let headerReadTimeout = TimeAmount(configuration.headerReadTimeout)
         let logger = self.logger
         let webhookPort = configuration.port
+        let readiness = self.readiness
+        let isDraining: @Sendable () -> Bool = { readiness.isShuttingDown }
+        let metricsSlots = ConnectionSlots(limit: configuration.maximumMetricsConnections)
         let app = Application(
             responder: responder,
             server: HTTPServerBuilder { httpResponder in
                 OpenSSLChannel(
-                    HTTP1Channel(responder: httpResponder, configuration: .init(
-                        additionalChannelHandlers: [CloseAfterResponse()], idleTimeout: idleTimeout)),
+                    GuardedHTTP1Channel(
+                        HTTP1Channel(responder: httpResponder, configuration: .init(idleTimeout: idleTimeout)),
+                        slots: webhookSlots, headerReadTimeout: headerReadTimeout,
+                        maximumBodySize: WebhookResponder.maxBodySize, isDraining: isDraining),
                     provider: provider, allowedClientCommonNames: allowedNames)
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
-                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections)),
+                availableConnectionsDelegate: webhookSlots.acceptPolicy),
             onServerRunning: { channel in
+                webhookSlots.listening(on: channel)
                 logger.info("webhook listening", metadata: [
                     "address": .string("https://\(Self.display(channel.localAddress)):\(channel.localAddress?.port ?? webhookPort)/validate"),
                 ])
@@ -115,11 +136,16 @@ public struct WebhookServer: Sendable {
         if let metricsPort = configuration.metricsPort {
             services.append(Application(
                 responder: MetricsResponder(metrics: metrics, readiness: readiness, refresh: refreshCertificateMetrics),
-                server: .http1(configuration: .init(idleTimeout: idleTimeout)),
+                server: HTTPServerBuilder { httpResponder in
+                    GuardedHTTP1Channel(
+                        HTTP1Channel(responder: httpResponder, configuration: .init(idleTimeout: idleTimeout)),
+                        slots: metricsSlots, headerReadTimeout: headerReadTimeout, maximumBodySize: 0, isDraining: isDraining)
+                },
                 configuration: .init(
                     address: .hostname(configuration.metricsHost ?? configuration.host, port: metricsPort),
-                    availableConnectionsDelegate: MaximumAvailableConnections(64)),
+                    availableConnectionsDelegate: metricsSlots.acceptPolicy),
                 onServerRunning: { channel in
+                    metricsSlots.listening(on: channel)
                     logger.info("metrics listening", metadata: [
                         "address": .string("http://\(Self.display(channel.localAddress)):\(channel.localAddress?.port ?? metricsPort)/metrics"),
                     ])
@@ -127,7 +153,6 @@ public struct WebhookServer: Sendable {
                 logger: logger))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: logger))
-        let readiness = self.readiness
         let delay = configuration.shutdownDelay
         try await withThrowingDiscardingTaskGroup { tasks in
             tasks.addTask {
@@ -138,11 +163,17 @@ public struct WebhookServer: Sendable {
                         "signal": .string("\(signal)"), "delaySeconds": .stringConvertible(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18),
                     ])
                     try? await Task.sleep(for: delay)
+                    // Stop accepting first and let the connections already accepted reach their
+                    // handlers: one accepted as the listener closes would be dropped half set up.
+                    webhookSlots.stopAccepting()
+                    metricsSlots.stopAccepting()
+                    try? await Task.sleep(for: .milliseconds(200))
                     await group.triggerGracefulShutdown()
                     return
                 }
             }
             try await group.run()
+            await workers.shutdown()
             logger.info("shutdown complete")
             tasks.cancelAll()
         }

@@ -1,0 +1,44 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypesHTTP1
+
+/// Hummingbird's HTTP/1 channel with the webhook's connection policy added: `ConnectionWatch` first
+/// in the pipeline (slots, header-read timeout) and `HTTP1Semantics` between NIO's HTTP/1 codec and
+/// Hummingbird's. Both listeners use it, so the metrics and probe port is protected the same way.
+public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
+    public typealias Value = HTTP1Channel.Value
+
+    let base: HTTP1Channel
+    let slots: ConnectionSlots
+    let headerReadTimeout: TimeAmount
+    let maximumBodySize: Int
+    let isDraining: @Sendable () -> Bool
+
+    public init(_ base: HTTP1Channel, slots: ConnectionSlots, headerReadTimeout: TimeAmount, maximumBodySize: Int,
+                isDraining: @escaping @Sendable () -> Bool) {
+        self.base = base
+        self.slots = slots
+        self.headerReadTimeout = headerReadTimeout
+        self.maximumBodySize = maximumBodySize
+        self.isDraining = isDraining
+    }
+
+    public var responder: HTTPChannelHandler.Responder { base.responder }
+
+    public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let operations = channel.pipeline.syncOperations
+            let watch = ConnectionWatch(slots: slots, headerReadTimeout: headerReadTimeout, logger: logger)
+            try operations.addHandler(watch, position: .first)
+            let codec = try operations.handler(type: HTTP1ToHTTPServerCodec.self)
+            try operations.addHandler(HTTP1Semantics(maximumBodySize: maximumBodySize, watch: watch, isDraining: isDraining),
+                                      position: .before(codec))
+            return value
+        }
+    }
+
+    public func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}

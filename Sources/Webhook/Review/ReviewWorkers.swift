@@ -1,0 +1,94 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Rules
+
+/// The threads that judge reviews, apart from the NIO event loops and from Swift's cooperative pool,
+/// so that a slow review never delays serving: probes, metrics and other reviews keep their threads.
+///
+/// Each job has a deadline and a `ReviewCancellation`: when the deadline passes or the client goes
+/// away, the caller gets its answer (504, or nothing) at once and the job's flag is raised, which the
+/// engine polls to stop; a job still queued when cancelled never starts.
+public final class ReviewWorkers: Sendable {
+    /// Why a job ended without a result.
+    public enum Abandoned: Error, Sendable {
+        /// The deadline passed first.
+        case deadline
+        /// The client closed the connection first.
+        case clientGone
+    }
+
+    private let pool: NIOThreadPool
+    public let threadCount: Int
+
+    /// - Parameter threads: more than the cores, so that a short review gets a thread (and a time
+    ///   slice) while long ones run.
+    public init(threads: Int) {
+        threadCount = max(1, threads)
+        pool = NIOThreadPool(numberOfThreads: threadCount)
+        pool.start()
+    }
+
+    public func shutdown() async {
+        try? await pool.shutdownGracefully()
+    }
+
+    /// Runs `work` on a worker thread with `ReviewCancellation.current` bound.
+    ///
+    /// - Parameters:
+    ///   - deadline: after this, `Abandoned.deadline` is thrown and the job is cancelled.
+    ///   - eventLoop: where the deadline timer runs (the connection's).
+    ///   - whenClientGone: registers an action to run if the client closes the connection first
+    ///     (then `Abandoned.clientGone` is thrown and the job is cancelled) and returns what
+    ///     withdraws it; `ConnectionSlots.whenClosed` for a connection.
+    ///   - onAbandon: called once, with the reason, when the job is cancelled.
+    public func run<T: Sendable>(
+        deadline: Duration, eventLoop: (any EventLoop)? = nil,
+        whenClientGone: ((@escaping @Sendable () -> Void) -> @Sendable () -> Void)? = nil,
+        onAbandon: @escaping @Sendable (Abandoned) -> Void = { _ in },
+        _ work: @escaping @Sendable () -> T
+    ) async throws -> T {
+        let cancellation = ReviewCancellation()
+        let job = Job<T>()
+        let eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        let abandon: @Sendable (Abandoned) -> Void = { reason in
+            cancellation.cancel()
+            if job.finish(.failure(reason)) { onAbandon(reason) }
+        }
+        let withdraw = whenClientGone?({ abandon(.clientGone) })
+        defer { withdraw?() }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            job.set(continuation)
+            let timer = eventLoop.scheduleTask(in: TimeAmount(deadline)) { abandon(.deadline) }
+            pool.submit { state in
+                guard state == .active, !cancellation.isCancelled else {
+                    _ = job.finish(.failure(Abandoned.deadline))
+                    return
+                }
+                let result = ReviewCancellation.$current.withValue(cancellation) { work() }
+                timer.cancel()
+                _ = job.finish(.success(result))
+            }
+        }
+    }
+
+    /// One continuation, resumed exactly once by whichever comes first.
+    private final class Job<T: Sendable>: Sendable {
+        private let continuation = NIOLockedValueBox<CheckedContinuation<T, any Error>?>(nil)
+
+        func set(_ value: CheckedContinuation<T, any Error>) {
+            continuation.withLockedValue { $0 = value }
+        }
+
+        /// Resumes the caller; false when it had already been resumed.
+        func finish(_ result: Result<T, any Error>) -> Bool {
+            let pending: CheckedContinuation<T, any Error>? = continuation.withLockedValue { value in
+                defer { value = nil }
+                return value
+            }
+            guard let pending else { return false }
+            pending.resume(with: result)
+            return true
+        }
+    }
+}
