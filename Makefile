@@ -95,7 +95,7 @@ test-e2e: build
 test-monitoring: build
 	MTLS_GUARD_BIN=$(DEBUG_BIN) $(PYTHON) -m pytest -q Tests/e2e/test_monitoring.py
 
-## test-asan: the TLS and certificate tests under AddressSanitizer, leak detection on.
+## test-asan: the TLS, certificate and cluster-view client tests under AddressSanitizer, leak detection on.
 ## .ci/lsan.supp lists the few leaks inside the toolchain's own libraries (with reasons).
 ## --disable-xctest: every test uses swift-testing, and XCTest's empty pass leaks its own
 ## bookkeeping objects.
@@ -104,7 +104,7 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/
 test-asan: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan $(SWIFT_FLAGS)
 	$(ASAN_ENV) $(SWIFT) test --skip-build --disable-xctest --sanitize=address --scratch-path .build-asan \
-	  --filter 'OpenSSLTLSTests|CertificatesTests' $(SWIFT_FLAGS)
+	  --filter 'OpenSSLTLSTests|CertificatesTests|ClusterStateTests' $(SWIFT_FLAGS)
 
 ## docs: regenerate docs/rules.md from the rule catalogue (a test fails when it is stale).
 docs: build

@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func decodedBodyComesFromTheByteBuffer() throws {
-        let json = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"b","kind":{"group":"","version":"v1","kind":"Secret"},"operation":"DELETE","object":null}}"#
+        let json = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"b","kind":{"group":"","version":"v1","kind":"Secret"},"operation":"DELETE","object":null,"oldObject":{"apiVersion":"v1","kind":"Secret","metadata":{"name":"ca"}}}}"#
         var buffer = ByteBufferAllocator().buffer(capacity: 0)
         buffer.writeString("prefix that was already read")
         buffer.moveReaderIndex(forwardBy: buffer.readableBytes)

@@ -72,7 +72,8 @@ def test_memory_limit_covers_the_measured_peak(rendered):
     limit = container["resources"]["limits"]["memory"]
     assert limit.endswith("Mi")
     readme = (ROOT / "README.md").read_text()
-    budget = re.search(r"Memory budget: (\d+) MB live view and audit \+ (\d+) MB connections \+ (\d+) MB request bodies", readme)
+    pattern = r"Memory budget: (\d+) MB live view and audit \+ (\d+) MB connections \+ (\d+) MB request bodies"
+    budget = re.search(pattern.replace(" ", r"\s+"), readme)
     assert budget, "README no longer states the memory budget the limit is sized from"
     worst_mb = sum(int(g) for g in budget.groups())
     limit_mb = int(limit[:-2]) * 2**20 / 1_000_000
