@@ -182,6 +182,18 @@ def test_initial_sync_with_paging(emulator, server_factory):
         assert metric(server, "mtls_guard_cluster_synced", source=source) == 1
 
 
+def test_namespaces_forbidden_leaves_the_webhook_ready_with_its_own_mode(cafe, server_factory):
+    """Namespaces only carry the optional per-namespace modes: a ClusterRole without them (an
+    upgrade that kept the old role) must not keep the webhook unready; --mode applies everywhere."""
+    cafe.control("/fault", {"resource": "namespaces", "code": 403})
+    server = serve(server_factory, cafe)
+    assert readyz(server)[0] == 200
+    assert metric(server, "mtls_guard_cluster_synced", source="namespaces") == 1
+    assert "namespaces forbidden" in server.logs()
+    response = server.review(admission_request(cafe_ingress_without_tls()))
+    assert response["allowed"] is False  # --mode enforce (the default) applies
+
+
 def test_readyz_fails_until_synced_and_names_the_source(emulator, server_factory):
     emulator.control("/fault", {"resource": "virtualserverroutes", "code": 403})
     server = serve(server_factory, emulator, wait=False)

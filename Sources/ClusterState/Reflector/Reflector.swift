@@ -76,6 +76,24 @@ struct Reflector: Sendable {
                     needsList = true
                     relistReason = "recheck"
                     delay = timing.resourceRecheckInterval
+                case 403 where source == .namespaces:
+                    // Namespaces only carry the optional per-namespace modes: without the grant
+                    // (an older ClusterRole) reviews use --mode, and the webhook must not stay
+                    // unready over it. Synced and empty, rechecked periodically, logged once.
+                    store.replace(source, with: [])
+                    status.update(source) {
+                        $0.syncedOnce = true
+                        $0.forbiddenVerb = nil
+                        $0.objects = 0
+                    }
+                    if !loggedMissing {
+                        logger.warning("namespaces forbidden: per-namespace modes are off and --mode applies everywhere; grant get, list, watch on namespaces",
+                                       metadata: ["source": .string(source.displayName)])
+                        loggedMissing = true
+                    }
+                    needsList = true
+                    relistReason = "recheck"
+                    delay = timing.resourceRecheckInterval
                 case 403:
                     status.update(source) { $0.forbiddenVerb = failure.verb }
                     logger.error("forbidden: the service account needs get, list, watch on this resource",
