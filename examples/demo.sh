@@ -38,13 +38,8 @@ echo "\$ kubectl create -f examples/good/"
 kube create -f examples/good/ | sed 's/^/  /'
 echo
 
-if "$bin" serve --help 2>&1 | grep -q -- --kubeconfig; then
-  view=(--kubeconfig "$work/cluster/kubeconfig")
-else
-  # Fallback for a binary without the live view: the same objects from the manifest files.
-  echo "note: $bin has no serve --kubeconfig; using --state examples/good (offline view) instead"
-  view=(--state examples/good)
-fi
+# The live view: serve lists and watches the emulator, exactly as it would a real API server.
+view=(--kubeconfig "$work/cluster/kubeconfig")
 "$bin" serve --host 127.0.0.1 --port "$port" --metrics-port "$metrics_port" --certs-dir certs \
   "${view[@]}" --shutdown-delay 1 >"$log" 2>&1 &
 pid=$!
@@ -94,9 +89,6 @@ echo
 echo "(same reviews as above, sent right after)"
 review examples/reviews/02-ingress-mtls-without-tls.json
 review examples/reviews/04-delete-ca-secret-in-use.json
-if [ "${view[0]}" = --state ]; then
-  echo "note: with --state the server does not see kubectl's change; the verdicts above did not move"
-fi
 
 echo "== metrics (excerpt)"
 curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^mtls_guard_(requests_total|cluster_objects)' || true
