@@ -64,7 +64,9 @@ public enum DeleteRules {
 
     /// The uses that make a Secret "in use" (section 3): Secret fields of mTLS Policies, and TLS Secrets of
     /// Ingresses and VirtualServers protected by an ingressMTLS Policy.
-    static func secretUses(_ secret: KubeObject, snapshot: any ClusterSnapshot, settings: Settings) -> [SecretUse] {
+    /// - Parameter storedType: the type of the Secret as stored, the one NIC reads (DELETE's
+    ///   `oldObject`, UPDATE's `oldObject` when the review has it).
+    static func secretUses(_ secret: KubeObject, storedType: String, snapshot: any ClusterSnapshot, settings: Settings) -> [SecretUse] {
         let namespace = secret.metadata.namespace ?? "default"
         let name = secret.name
         let context = StateContext(snapshot: snapshot, settings: settings)
@@ -101,12 +103,14 @@ public enum DeleteRules {
                 break
             }
         }
-        return uses
+        // A Secret of the wrong type serves none of these uses (NIC already serves 500 there, and a
+        // Secret's type is immutable): deleting or changing it takes nothing away.
+        return uses.filter { $0.requiredType == storedType }
     }
 
     /// secret/in-use-delete
     public static func secretDeleteFindings(_ secret: KubeObject, snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
-        let uses = secretUses(secret, snapshot: snapshot, settings: settings)
+        let uses = secretUses(secret, storedType: SecretView(secret).type, snapshot: snapshot, settings: settings)
         guard !uses.isEmpty else { return [] }
         let key = "\(secret.metadata.namespace ?? "default")/\(secret.name)"
         return [Finding(rule: "secret/in-use-delete", severity: .deny, field: FieldPath("metadata", "name"),
@@ -114,11 +118,12 @@ public enum DeleteRules {
     }
 
     /// secret/in-use-update: the new content fails `secret/ca` or `secret/tls` for a use that needs it.
+    /// - Parameter previous: the Secret as stored (UPDATE's `oldObject`): its type says what NIC uses it as.
     /// - Parameter contentFindings: `SecretRules.contentFindings` of `secret` rooted at `data`, when the
     ///   caller has them already; computed here otherwise.
-    public static func secretUpdateFindings(_ secret: KubeObject, contentFindings: [Finding]? = nil,
+    public static func secretUpdateFindings(_ secret: KubeObject, previous: KubeObject? = nil, contentFindings: [Finding]? = nil,
                                             snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
-        let uses = secretUses(secret, snapshot: snapshot, settings: settings)
+        let uses = secretUses(secret, storedType: SecretView(previous ?? secret).type, snapshot: snapshot, settings: settings)
         guard !uses.isEmpty else { return [] }
         let view = SecretView(secret)
         let content = contentFindings ?? SecretRules.contentFindings(view, root: FieldPath("data"), settings: settings)

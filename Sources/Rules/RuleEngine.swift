@@ -146,7 +146,7 @@ public enum RuleEngine {
             findings += content
             if input.operation == .update {
                 withState(["secret/in-use-update"]) {
-                    DeleteRules.secretUpdateFindings(object, contentFindings: content, snapshot: $0, settings: settings)
+                    DeleteRules.secretUpdateFindings(object, previous: previous, contentFindings: content, snapshot: $0, settings: settings)
                 }
             }
         case (.secret, .delete):

@@ -107,6 +107,19 @@ import Testing
         #expect(Fixture.evaluate(secret, .delete, state: try Self.cluster()).findings.isEmpty)
     }
 
+    /// NIC cannot use a Secret of another type (it serves 500 there already, and a Secret's type is
+    /// immutable): deleting or updating it takes nothing away, so neither is denied.
+    @Test func secretOfAnotherTypeNamedByAPolicyIsNotInUse() throws {
+        let opaque = try Fixture.secret("ca", type: "Opaque", data: ["ca.crt": "x"])
+        var state = try Self.cluster().filter { !($0.kind == "Secret" && $0.name == "ca") }
+        state.append(opaque)
+        #expect(Fixture.evaluate(opaque, .delete, state: state).findings.with(rule: "secret/in-use-delete").isEmpty)
+        let changed = try Fixture.secret("ca", type: "Opaque", data: ["ca.crt": "y"])
+        #expect(Fixture.evaluate(changed, .update, old: opaque, state: state).findings.with(rule: "secret/in-use-update").isEmpty)
+        // The same name with the type the Policy needs is in use.
+        #expect(Fixture.evaluate(try Fixture.caSecret(), .delete, state: try Self.cluster()).findings.hits == ["secret/in-use-delete@metadata.name"])
+    }
+
     @Test func tlsSecretOfIngressWithoutIngressMTLSIsNotInUse() throws {
         let state = [try Fixture.ingress(name: "plain", policies: nil), try Fixture.tlsSecret()]
         #expect(Fixture.evaluate(try Fixture.tlsSecret(), .delete, state: state).findings.isEmpty)

@@ -361,12 +361,6 @@ def out_of_reach(request, injected, rules):
             return "its owner's pod template was judged when the owner was admitted"
         if not injected and not has_annotation_anywhere(subject, MESH_PREFIX):
             return "NSM does not inject here and nothing asks for the mesh: the mesh-wide mode does not apply"
-    if kind == "Secret" and subject.get("type") not in (CA_TYPE, TLS_TYPE) and request["operation"] != "CREATE" \
-            and rules <= {"secret/in-use-update", "secret/in-use-delete"}:
-        # A Secret's type is immutable: a Policy or TLS host naming a Secret of another type is
-        # already denied at its own admission (…-ref rules) and NIC serves 500 there with or
-        # without the Secret; changing or deleting it breaks nothing more.
-        return "a Secret of another type is unusable to NIC whatever happens to it"
     return None
 
 
