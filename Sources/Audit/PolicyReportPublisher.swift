@@ -72,18 +72,27 @@ public actor PolicyReportPublisher {
 
     /// Brings the reports of `namespaces` in line with `results`.
     public func publish(_ namespaces: Set<String>, results: AuditResults, now: Date = Date()) async {
+        // Until the existing reports are known (the CRD or RBAC may not be there yet), nothing is
+        // written; the namespaces asked for stay pending, and the first publish after a successful
+        // load covers every namespace with findings, so none is left without its report.
+        var everyNamespace: Set<String> = []
         if !loaded {
-            if let nextLoad, ContinuousClock.now < nextLoad { return }
+            if let nextLoad, ContinuousClock.now < nextLoad {
+                failed.formUnion(namespaces)
+                return
+            }
             guard await load() else {
+                failed.formUnion(namespaces)
                 nextLoad = ContinuousClock.now + Self.loadRetry
                 return
             }
+            everyNamespace = Set(results.namespaces)
         }
         // Reports left from before (a restart, a namespace whose last finding went unnoticed) go too.
         let stale = Set(written.keys).subtracting(results.namespaces)
         let retried = failed
         failed = []
-        for namespace in namespaces.union(stale).union(retried).sorted() {
+        for namespace in namespaces.union(stale).union(retried).union(everyNamespace).sorted() {
             guard !Task.isCancelled else { return }
             let objects = results.findings(in: namespace)
             do {

@@ -14,7 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the validating admission webhook over HTTPS (system OpenSSL).",
         discussion: """
-            Without --cert/--key, a development CA and serving certificate (SANs localhost, 127.0.0.1)
+            Without --cert/--key, a development CA and serving certificate (SANs localhost, 127.0.0.1, ::1)
             are created once under --certs-dir and reused; point your client at <certs-dir>/ca.crt.
             SIGTERM turns /readyz off, waits --shutdown-delay, drains in-flight requests and exits 0.
 

@@ -62,11 +62,13 @@ struct Reflector: Sendable {
                 case 404 where source.isCustomResource && failure.verb == "list":
                     // NIC's CRDs are not installed: nothing of this kind can exist. Synced and empty.
                     store.replace(source, with: [])
+                    // A recheck that confirms the state is activity: the staleness gauge stays low.
                     status.update(source) {
                         $0.syncedOnce = true
                         $0.resourceMissing = true
                         $0.forbiddenVerb = nil
                         $0.objects = 0
+                        $0.lastActivity = .now
                     }
                     if !loggedMissing {
                         logger.notice("resource not served (NIC CRDs not installed?): treated as empty, rechecked periodically",
@@ -76,7 +78,7 @@ struct Reflector: Sendable {
                     needsList = true
                     relistReason = "recheck"
                     delay = timing.resourceRecheckInterval
-                case 403 where source == .namespaces:
+                case 403 where source == .namespaces && failure.verb == "list":
                     // Namespaces only carry the optional per-namespace modes: without the grant
                     // (an older ClusterRole) reviews use --mode, and the webhook must not stay
                     // unready over it. Synced and empty, rechecked periodically, logged once.
@@ -85,6 +87,7 @@ struct Reflector: Sendable {
                         $0.syncedOnce = true
                         $0.forbiddenVerb = nil
                         $0.objects = 0
+                        $0.lastActivity = .now
                     }
                     if !loggedMissing {
                         logger.warning("namespaces forbidden: per-namespace modes are off and --mode applies everywhere; grant get, list, watch on namespaces",
@@ -253,7 +256,11 @@ struct Reflector: Sendable {
         if stream.status == 410 { return .relist(reason: "expired") }
         guard stream.status == 200 else {
             var body = ByteBuffer()
-            for try await var chunk in stream.body where body.readableBytes < 65536 { body.writeBuffer(&chunk) }
+            // At most 64 KiB of an error body is read: a long one must not hold the reflector.
+            for try await var chunk in stream.body {
+                body.writeBuffer(&chunk)
+                if body.readableBytes >= 65536 { break }
+            }
             throw Self.failure(APIClient.Response(status: stream.status, headers: stream.headers, body: body), verb: "watch")
         }
         var framer = WatchEventFramer()
@@ -294,7 +301,9 @@ struct Reflector: Sendable {
         case "ERROR":
             let code = Int(object["code"]?.integerValue ?? 0)
             let message = object["message"]?.stringValue ?? ""
-            status.update(source) { $0.apiErrors[String(code), default: 0] += 1 }
+            // The code becomes a metric label: only HTTP status codes, so the label set stays bounded.
+            let label = (100...599).contains(code) ? String(code) : "other"
+            status.update(source) { $0.apiErrors[label, default: 0] += 1 }
             if code == 410 || object["reason"]?.stringValue == "Expired" || object["reason"]?.stringValue == "Gone" {
                 return .relist(reason: "expired")
             }

@@ -11,6 +11,13 @@ public final class AuditMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
     /// Expiry series currently exported, so a Secret that leaves the mTLS set-up loses its series.
     private let exportedExpiry = NIOLockedValueBox([ObjectKey: Gauge]())
+    /// Violation series exported so far: one whose findings are gone is set to 0, not left at its
+    /// last count (a full pass starts from fresh results that name only what is wrong now).
+    private let exportedViolations = NIOLockedValueBox([ViolationLabels: Gauge]())
+
+    private struct ViolationLabels: Hashable {
+        var rule, severity, kind: String
+    }
 
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -23,11 +30,19 @@ public final class AuditMetrics: Sendable {
     /// Publishes the state after one audit pass.
     public func record(_ results: AuditResults, expiry: [ObjectKey: Date], pass: LiveAudit.Pass) {
         // Labels are bounded: rule IDs of the catalogue, two severities, six kinds.
-        for (key, count) in results.violations {
-            registry.makeGauge(
-                descriptor: Self.name("violations", "", "Current audit findings of the objects in the cluster, by rule, severity and kind."),
-                labels: [("rule", key.rule.rawValue), ("severity", key.severity.rawValue), ("kind", key.kind)]
-            ).set(Int64(count))
+        exportedViolations.withLockedValue { exported in
+            var current: [ViolationLabels: Int] = [:]
+            for (key, count) in results.violations {
+                current[ViolationLabels(rule: key.rule.rawValue, severity: key.severity.rawValue, kind: key.kind), default: 0] += count
+            }
+            for (labels, gauge) in exported where current[labels] == nil { gauge.set(Int64(0)) }
+            for (labels, count) in current {
+                let gauge = exported[labels] ?? registry.makeGauge(
+                    descriptor: Self.name("violations", "", "Current audit findings of the objects in the cluster, by rule, severity and kind."),
+                    labels: [("rule", labels.rule), ("severity", labels.severity), ("kind", labels.kind)])
+                gauge.set(Int64(count))
+                exported[labels] = gauge
+            }
         }
         exportedExpiry.withLockedValue { exported in
             for (key, gauge) in exported where expiry[key] == nil {
