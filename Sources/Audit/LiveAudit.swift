@@ -229,8 +229,7 @@ public final class LiveAudit: Sendable {
     }
 
     static func lacksReference(_ object: KubeObject, in snapshot: LiveSnapshot) -> Bool {
-        ReferenceIndex.secrets(of: object).contains { snapshot.secret(namespace: $0.namespace, name: $0.name) == nil }
-            || ReferenceIndex.policies(of: object).contains { snapshot.policy(namespace: $0.namespace, name: $0.name) == nil }
+        !ClusterWatcher.missingReferences(of: object, in: snapshot).isEmpty
     }
 
     static func stored(_ subject: AuditSubject, in snapshot: LiveSnapshot) -> StoredObject? {

@@ -75,15 +75,32 @@ public final class ClusterWatcher: Sendable {
 
     // MARK: Read-through
 
+    /// One GET that confirms a reference before a rule calls it missing.
+    public struct Lookup: Sendable {
+        let source: WatchSource
+        let key: ObjectKey
+    }
+
+    /// The Policies and Secrets `object` references that `snapshot` lacks: dictionary reads only,
+    /// so a review can tell on its worker whether it needs the API server at all.
+    public static func missingReferences(of object: KubeObject, in snapshot: LiveSnapshot) -> [Lookup] {
+        ReferenceIndex.policies(of: object).filter { snapshot.policy(namespace: $0.namespace, name: $0.name) == nil }
+            .map { Lookup(source: .policies, key: $0) }
+            + ReferenceIndex.secrets(of: object).filter { snapshot.secret(namespace: $0.namespace, name: $0.name) == nil }
+            .map { Lookup(source: .caSecrets, key: $0) }
+    }
+
     /// `snapshot` with the Policies and Secrets that `object` references but the snapshot lacks
     /// fetched by one GET each (together at most `readThroughTimeout`): a Secret created a few
     /// milliseconds before the Policy naming it may not have arrived through the watch yet. What
     /// the GET does not find stays missing. The store itself is left to the watch.
     public func resolvingMissingReferences(of object: KubeObject, in snapshot: LiveSnapshot) async -> LiveSnapshot {
-        let policies = ReferenceIndex.policies(of: object).filter { snapshot.policy(namespace: $0.namespace, name: $0.name) == nil }
-        let secrets = ReferenceIndex.secrets(of: object).filter { snapshot.secret(namespace: $0.namespace, name: $0.name) == nil }
-        guard !policies.isEmpty || !secrets.isEmpty else { return snapshot }
-        let lookups = policies.map { (WatchSource.policies, $0) } + secrets.map { (WatchSource.caSecrets, $0) }
+        await resolving(Self.missingReferences(of: object, in: snapshot), in: snapshot)
+    }
+
+    /// `snapshot` with what `lookups` find (see `resolvingMissingReferences`).
+    public func resolving(_ lookups: [Lookup], in snapshot: LiveSnapshot) async -> LiveSnapshot {
+        guard !lookups.isEmpty else { return snapshot }
         let client = self.client
         let limit = timing.readThroughTimeout
         // Raced against the limit without waiting for the lookups to end: a connect to an API
@@ -97,9 +114,9 @@ public final class ClusterWatcher: Sendable {
             }
             let lookupsTask = Task {
                 await withTaskGroup(of: Void.self) { group in
-                    for (source, key) in lookups.prefix(16) {
+                    for lookup in lookups.prefix(16) {
                         group.addTask {
-                            if let object = await Self.fetch(source, key, client: client) {
+                            if let object = await Self.fetch(lookup.source, lookup.key, client: client) {
                                 collected.withLockedValue { $0.append(object) }
                             }
                         }

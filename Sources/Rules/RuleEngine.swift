@@ -26,6 +26,12 @@ public struct ReviewInput: Sendable {
         self.init(operation: request.operation, kind: request.kind, namespace: request.namespace,
                   name: request.name, object: request.currentObject, oldObject: request.previousObject)
     }
+
+    /// The object the request is judged by (`object`, `oldObject` for DELETE), completed from the
+    /// request where the document omits identity (`RuleEngine.kubeObject`).
+    public var subject: KubeObject? {
+        (operation == .delete ? oldObject : object).flatMap { RuleEngine.kubeObject($0, input: self) }
+    }
 }
 
 /// The engine's verdict material for one request.
@@ -95,8 +101,7 @@ public enum RuleEngine {
     /// `snapshot` is `nil` when no cluster view is available: "needs state" rules are then skipped
     /// and listed in `Evaluation.skippedStateRules`.
     public static func evaluate(_ input: ReviewInput, snapshot: (any ClusterSnapshot)?, settings: Settings) -> Evaluation {
-        let subject = input.operation == .delete ? input.oldObject : input.object
-        guard let subject, let object = kubeObject(subject, input: input),
+        guard let object = input.subject,
               let kind = ResourceKind(group: input.kind.group, kind: input.kind.kind) ?? ResourceKind(object)
         else { return Evaluation(findings: []) }
         // Resources of other ingress classes belong to another controller (docs/rules.md, "Never checked").

@@ -67,6 +67,13 @@ public struct WebhookResponder: HTTPResponder {
         case badRequest(ByteBuffer)
     }
 
+    /// What the first worker hop ends with: a judgement, or a review that must first wait for the
+    /// live view's read-through GETs (off the worker) and then be judged in a second hop.
+    private enum FirstHop: Sendable {
+        case judged(Judgement)
+        case needsLookups(AdmissionRequest, ClusterView.Reading)
+    }
+
     private func validate(_ request: Request, connection: (any Channel)?) async -> Response {
         guard request.method == .post else {
             metrics.recordRejected(status: 405)
@@ -76,7 +83,8 @@ public struct WebhookResponder: HTTPResponder {
             metrics.recordRejected(status: 415)
             return Self.closing(Self.status(.unsupportedMediaType, "Content-Type must be application/json"), unlessBodyless: request)
         }
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maxBodySize {
+        let announced = request.headers[.contentLength].flatMap(Int.init)
+        if let length = announced, length > Self.maxBodySize {
             metrics.recordRejected(status: 413)
             return Self.closing(Self.status(.contentTooLarge, "request body of \(length) bytes exceeds the limit of \(Self.maxBodySize) bytes"))
         }
@@ -84,26 +92,29 @@ public struct WebhookResponder: HTTPResponder {
         metrics.requestStarted()
         defer { metrics.requestFinished() }
         let start = ContinuousClock.now
+        // One deadline for the whole request: each stage gets what the ones before it left.
+        let expires = start + deadline
         // Bytes held in memory across all requests are bounded: wait for room before reading the body.
-        let reserved = request.headers[.contentLength].flatMap(Int.init) ?? Self.maxBodySize
+        let reserved = announced ?? Self.maxBodySize
         guard await bodyBudget.reserve(reserved, timeout: deadline) else {
             metrics.recordRejected(status: 504)
             return Self.closing(Self.status(.gatewayTimeout, "too many large reviews in flight; not started within the API server's timeout"))
         }
         defer { bodyBudget.release(reserved) }
         do {
-            let body = try await Self.withDeadline(deadline) {
+            let body = try await Self.withDeadline(expires - .now) {
                 try await request.body.collect(upTo: Self.maxBodySize)
             }
             // Decoding and judging run on a worker, within what is left of the deadline, and stop
             // when the caller hangs up: never on the threads that serve connections and probes.
-            // With the live view, the read-through GETs for references the snapshot lacks happen
-            // between the two (asynchronously, bounded to 1 s), so a worker never waits on the network.
+            // One hop decodes, reads the cluster view and judges. Only when the live view lacks a
+            // reference does the review leave the worker for the read-through GETs (bounded to 1 s)
+            // and come back for a second hop, so a worker never waits on the network.
             let (reviewer, clusterView, metrics, auditLog, logger) = (self.reviewer, self.clusterView, self.metrics, self.auditLog, self.logger)
             let slots = connectionSlots
             func onWorker<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
                 try await workers.run(
-                    deadline: deadline - (ContinuousClock.now - start), eventLoop: connection?.eventLoop,
+                    deadline: expires - .now, eventLoop: connection?.eventLoop,
                     whenClientGone: connection.flatMap { channel in slots.map { slots in { action in slots.whenClosed(channel, action) } } },
                     onAbandon: { reason in
                         logger.warning("review abandoned: work stopped", metadata: [
@@ -112,10 +123,10 @@ public struct WebhookResponder: HTTPResponder {
                     },
                     work)
             }
-            @Sendable func judge(_ admission: AdmissionRequest, _ snapshot: (any ClusterSnapshot)?) -> Judgement {
+            @Sendable func judge(_ admission: AdmissionRequest, _ snapshot: (any ClusterSnapshot)?, mode: ReviewMode?) -> Judgement {
                 // A Namespace label may override --mode for the objects in it (per-namespace rollout).
                 var reviewer = reviewer
-                if let mode = clusterView.mode(forNamespace: admission.namespace) { reviewer.mode = mode }
+                if let mode { reviewer.mode = mode }
                 let outcome = reviewer.review(admission, snapshot: snapshot)
                 guard !ReviewCancellation.isCurrentCancelled else { return .answered(ByteBuffer()) }
                 let elapsed = ContinuousClock.now - start
@@ -124,29 +135,22 @@ public struct WebhookResponder: HTTPResponder {
                 return .answered(AdmissionWire.responseBuffer(outcome.response))
             }
             let judgement: Judgement
-            if clusterView.live == nil {
-                judgement = try await onWorker { () -> Judgement in
-                    do throws(AdmissionReviewDecodingError) {
-                        return judge(try AdmissionReview.decodeRequest(from: body), clusterView.snapshot)
-                    } catch {
-                        return .badRequest(ByteBuffer(data: AdmissionWire.badRequestBody(error.description)))
-                    }
+            switch try await onWorker({ () -> FirstHop in
+                let admission: AdmissionRequest
+                do throws(AdmissionReviewDecodingError) {
+                    admission = try AdmissionReview.decodeRequest(from: body)
+                } catch {
+                    return .judged(.badRequest(ByteBuffer(data: AdmissionWire.badRequestBody(error.description))))
                 }
-            } else {
-                let decoded = try await onWorker { () -> Result<AdmissionRequest, AdmissionReviewDecodingError> in
-                    do throws(AdmissionReviewDecodingError) {
-                        return .success(try AdmissionReview.decodeRequest(from: body))
-                    } catch {
-                        return .failure(error)
-                    }
-                }
-                switch decoded {
-                case .failure(let error):
-                    judgement = .badRequest(ByteBuffer(data: AdmissionWire.badRequestBody(error.description)))
-                case .success(let admission):
-                    let snapshot = await clusterView.snapshot(for: admission)
-                    judgement = try await onWorker { judge(admission, snapshot) }
-                }
+                let reading = clusterView.read(for: admission)
+                guard !reading.needsLookups else { return .needsLookups(admission, reading) }
+                return .judged(judge(admission, reading.snapshot, mode: reading.mode))
+            }) {
+            case .judged(let first):
+                judgement = first
+            case .needsLookups(let admission, let reading):
+                let snapshot = await clusterView.completing(reading)
+                judgement = try await onWorker { judge(admission, snapshot, mode: reading.mode) }
             }
             switch judgement {
             case .answered(let buffer):

@@ -1,61 +1,70 @@
 import ClusterState
 import KubeModel
-import NIOConcurrencyHelpers
 import Rules
 
-/// The cluster view the "needs state" rules read: a fixed snapshot (`--state`, tests) replaced as
-/// a whole, or the live view from the API server. Each request reads one snapshot.
+/// The cluster view the "needs state" rules read: a fixed snapshot (`--state`, tests), or the live
+/// view from the API server. Each request reads it once (`read(for:)`).
 ///
 /// `nil` means no view is available (none configured, or the live view has not synced every
 /// source yet); the engine then skips those rules and says so in a warning.
 public final class ClusterView: Sendable {
-    private let current: NIOLockedValueBox<(any ClusterSnapshot)?>
+    private let fixed: (any ClusterSnapshot)?
     /// The live view, when `serve` watches the API server.
     public let live: ClusterWatcher?
 
     public init(_ snapshot: (any ClusterSnapshot)? = nil) {
-        current = NIOLockedValueBox(snapshot)
+        fixed = snapshot
         live = nil
     }
 
     public init(live: ClusterWatcher) {
-        current = NIOLockedValueBox(nil)
+        fixed = nil
         self.live = live
     }
 
     public var snapshot: (any ClusterSnapshot)? {
         if let live { return live.snapshot }
-        return current.withLockedValue { $0 }
-    }
-
-    public func replace(with snapshot: (any ClusterSnapshot)?) {
-        current.withLockedValue { $0 = snapshot }
+        return fixed
     }
 
     /// The label of a Namespace that overrides `--mode` for the reviews of its objects.
     public static let modeLabel = "mtls-guard.nginx.org/mode"
 
-    /// The review mode Namespace `namespace` asks for with `mtls-guard.nginx.org/mode`, read from
-    /// the live view (never by a request to the API server); `nil` when it asks for none, or for
-    /// a value that is no mode (the server's `--mode` applies then).
-    public func mode(forNamespace namespace: String?) -> ReviewMode? {
-        guard let live, let namespace, !namespace.isEmpty,
-              let value = live.store.snapshot.namespaceLabels(namespace)?[Self.modeLabel] else { return nil }
-        return ReviewMode(rawValue: value)
+    /// What one review reads of the view, all from the same snapshot: the snapshot, the mode the
+    /// object's Namespace asks for, and the references the snapshot lacks (to confirm by GET).
+    public struct Reading: Sendable {
+        public var snapshot: (any ClusterSnapshot)?
+        /// The mode the Namespace's `mtls-guard.nginx.org/mode` label asks for; `nil` when it asks
+        /// for none, or for a value that is no mode (the server's `--mode` applies then).
+        public var mode: ReviewMode?
+        fileprivate var base: LiveSnapshot?
+        fileprivate var lookups: [ClusterWatcher.Lookup] = []
+
+        /// Whether judging must wait for read-through GETs first (`completing(_:)`).
+        public var needsLookups: Bool { !lookups.isEmpty }
     }
 
-    /// The snapshot to judge `request` against. With the live view, references the object makes
-    /// that the snapshot lacks are confirmed by one bounded GET each first.
-    public func snapshot(for request: AdmissionRequest) async -> (any ClusterSnapshot)? {
-        guard let live else { return snapshot }
-        guard let base = live.snapshot else { return nil }
-        guard request.operation == .create || request.operation == .update,
-              case .object(var members)? = request.currentObject
-        else { return base }
-        if members["apiVersion"]?.stringValue == nil { members["apiVersion"] = .string(request.kind.apiVersion) }
-        if members["kind"]?.stringValue == nil { members["kind"] = .string(request.kind.kind) }
-        guard var object = KubeObject(.object(members)) else { return base }
-        if object.metadata.namespace == nil { object.metadata.namespace = request.namespace }
-        return await live.resolvingMissingReferences(of: object, in: base)
+    /// Reads the view for `request`: dictionary reads only, so it runs on the review's worker.
+    public func read(for request: AdmissionRequest) -> Reading {
+        guard let live else { return Reading(snapshot: fixed) }
+        guard let base = live.snapshot else { return Reading(snapshot: nil) }
+        var reading = Reading(snapshot: base, base: base)
+        if let namespace = request.namespace, !namespace.isEmpty,
+           let value = base.namespaceLabels(namespace)?[Self.modeLabel] {
+            reading.mode = ReviewMode(rawValue: value)
+        }
+        // Only the kinds that name Policies or Secrets can lack one.
+        if request.operation == .create || request.operation == .update,
+           ["Ingress", "Policy", "VirtualServer", "VirtualServerRoute"].contains(request.kind.kind),
+           let object = ReviewInput(request).subject {
+            reading.lookups = ClusterWatcher.missingReferences(of: object, in: base)
+        }
+        return reading
+    }
+
+    /// `reading`'s snapshot with its missing references confirmed by one bounded GET each.
+    public func completing(_ reading: Reading) async -> (any ClusterSnapshot)? {
+        guard let live, let base = reading.base, reading.needsLookups else { return reading.snapshot }
+        return await live.resolving(reading.lookups, in: base)
     }
 }
