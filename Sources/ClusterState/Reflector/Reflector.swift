@@ -59,39 +59,21 @@ struct Reflector: Sendable {
                 }
                 let delay: Duration
                 switch failure.code {
-                case 404 where source.isCustomResource && failure.verb == "list":
-                    // NIC's CRDs are not installed: nothing of this kind can exist. Synced and empty.
-                    store.replace(source, with: [])
-                    // A recheck that confirms the state is activity: the staleness gauge stays low.
-                    status.update(source) {
-                        $0.syncedOnce = true
-                        $0.resourceMissing = true
-                        $0.forbiddenVerb = nil
-                        $0.objects = 0
-                        $0.lastActivity = .now
-                    }
+                case 404 where source.isCustomResource && failure.verb == "list",
+                     403 where source == .namespaces && failure.verb == "list":
+                    // 404: NIC's CRDs are not installed, nothing of this kind can exist. 403 on
+                    // Namespaces: they only carry the optional per-namespace modes, and without the
+                    // grant (an older ClusterRole) reviews use --mode; the webhook must not stay
+                    // unready over it. Either way: synced and empty, rechecked periodically, said once.
+                    markSyncedEmpty(missingResource: failure.code == 404)
                     if !loggedMissing {
-                        logger.notice("resource not served (NIC CRDs not installed?): treated as empty, rechecked periodically",
-                                      metadata: ["source": .string(source.displayName)])
-                        loggedMissing = true
-                    }
-                    needsList = true
-                    relistReason = "recheck"
-                    delay = timing.resourceRecheckInterval
-                case 403 where source == .namespaces && failure.verb == "list":
-                    // Namespaces only carry the optional per-namespace modes: without the grant
-                    // (an older ClusterRole) reviews use --mode, and the webhook must not stay
-                    // unready over it. Synced and empty, rechecked periodically, logged once.
-                    store.replace(source, with: [])
-                    status.update(source) {
-                        $0.syncedOnce = true
-                        $0.forbiddenVerb = nil
-                        $0.objects = 0
-                        $0.lastActivity = .now
-                    }
-                    if !loggedMissing {
-                        logger.warning("namespaces forbidden: per-namespace modes are off and --mode applies everywhere; grant get, list, watch on namespaces",
-                                       metadata: ["source": .string(source.displayName)])
+                        if failure.code == 404 {
+                            logger.notice("resource not served (NIC CRDs not installed?): treated as empty, rechecked periodically",
+                                          metadata: ["source": .string(source.displayName)])
+                        } else {
+                            logger.warning("namespaces forbidden: per-namespace modes are off and --mode applies everywhere; grant get, list, watch on namespaces",
+                                           metadata: ["source": .string(source.displayName)])
+                        }
                         loggedMissing = true
                     }
                     needsList = true
@@ -212,6 +194,19 @@ struct Reflector: Sendable {
     }
 
     // MARK: WATCH
+
+    /// The source holds nothing and counts as synced: its resource is not served, or (Namespaces)
+    /// not granted. A recheck that confirms it is activity, so the staleness gauge stays low.
+    private func markSyncedEmpty(missingResource: Bool) {
+        store.replace(source, with: [])
+        status.update(source) {
+            $0.syncedOnce = true
+            $0.resourceMissing = missingResource
+            $0.forbiddenVerb = nil
+            $0.objects = 0
+            $0.lastActivity = .now
+        }
+    }
 
     /// Watches from `resourceVersion` again and again (a clean end re-watches at once, a dropped
     /// connection re-watches from the last event applied) until the version expires.
