@@ -65,14 +65,7 @@ public final class APIClient: Sendable {
 
     /// GET `path` and read the whole body, up to `limit` bytes.
     public func get(_ path: String, query: [(String, String)] = [], limit: Int = 256 << 20) async throws -> Response {
-        let stream = try await open(path, query: query, readTimeout: timeouts.read)
-        defer { stream.cancel() }
-        var body = ByteBuffer()
-        for try await var chunk in stream.body {
-            guard body.readableBytes + chunk.readableBytes <= limit else { throw APIClientError.responseTooLarge(limit) }
-            body.writeBuffer(&chunk)
-        }
-        return Response(status: stream.status, headers: stream.headers, body: body)
+        try await collect(open(path, query: query, readTimeout: timeouts.read), limit: limit)
     }
 
     /// Sends GET `path` and returns once the response head has arrived; the body streams.
@@ -88,8 +81,12 @@ public final class APIClient: Sendable {
     /// Sends `method` to `path` with `json` as the body (POST, PUT; `nil` for DELETE) and reads the
     /// whole response, up to `limit` bytes. A 401 re-reads the token and retries once.
     public func send(_ method: HTTPMethod, _ path: String, json: Data?, limit: Int = 16 << 20) async throws -> Response {
-        let stream = try await open(path, query: [], readTimeout: timeouts.read, method: method,
-                                    body: json.map { ByteBuffer(bytes: $0) })
+        try await collect(open(path, query: [], readTimeout: timeouts.read, method: method,
+                               body: json.map { ByteBuffer(bytes: $0) }), limit: limit)
+    }
+
+    /// Reads `stream`'s whole body, up to `limit` bytes, and closes it.
+    private func collect(_ stream: Stream, limit: Int) async throws -> Response {
         defer { stream.cancel() }
         var body = ByteBuffer()
         for try await var chunk in stream.body {
