@@ -73,9 +73,7 @@ public final class LiveAudit: Sendable {
     public func run() async {
         let journal = watcher.store.journal
         journal.enable()
-        while watcher.snapshot == nil {
-            guard (try? await Task.sleep(for: configuration.pollInterval)) != nil else { return }
-        }
+        guard await watcher.firstSnapshot(polling: configuration.pollInterval) != nil else { return }
         _ = journal.take()
         await fullPass()
         var nextFull = ContinuousClock.now + configuration.interval

@@ -59,6 +59,16 @@ public final class ClusterWatcher: Sendable {
         return store.snapshot
     }
 
+    /// The first snapshot once every source has synced, checked every `interval`; `nil` when
+    /// `deadline` passes first or the task is cancelled.
+    public func firstSnapshot(before deadline: ContinuousClock.Instant? = nil, polling interval: Duration) async -> LiveSnapshot? {
+        while true {
+            if let snapshot { return snapshot }
+            if let deadline, ContinuousClock.now >= deadline { return nil }
+            guard (try? await Task.sleep(for: interval)) != nil else { return nil }
+        }
+    }
+
     /// Why the view is not ready, naming each unsynced source (and the verb refused, if any); `nil` when ready.
     public var notSyncedReason: String? {
         let statuses = status.all

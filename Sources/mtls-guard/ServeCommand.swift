@@ -40,13 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
     var mode: ReviewMode = .enforce
     @Option(parsing: .upToNextOption, help: "Manifests (files or directories) that form the cluster view.")
     var state: [String] = []
-    @Option(help: "kubeconfig for the live cluster view (default: $KUBECONFIG's first file, else the pod's service account).")
-    var kubeconfig: String?
-    @Option(help: "With --kubeconfig: the context to use instead of current-context.")
-    var context: String?
+    @OptionGroup var cluster: ClusterConnectionOptions
     @Flag(help: "No cluster view at all: rules that look at other objects are skipped (with a warning).")
     var noCluster = false
-    @Option(help: .hidden) var serviceAccountDir = KubeConfiguration.serviceAccountDirectory
     @Option(help: .hidden) var watchTimeoutSeconds: Int?
     @Option(help: .hidden) var watchIdleGrace: Double = 30
     @Option(help: .hidden) var backoffInitial: Double = 0.8
@@ -82,9 +78,8 @@ struct ServeCommand: AsyncParsableCommand {
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
         if !(1...1_000_000).contains(maxConnections) { throw ValidationError("--max-connections must be in 1...1000000") }
         if !clientCNs.isEmpty && clientCA == nil { throw ValidationError("--client-cn needs --client-ca") }
-        if noCluster && (kubeconfig != nil || !state.isEmpty) { throw ValidationError("--no-cluster excludes --kubeconfig and --state") }
-        if kubeconfig != nil && !state.isEmpty { throw ValidationError("--kubeconfig (live view) and --state (manifests) exclude each other") }
-        if context != nil && kubeconfig == nil && KubeConfiguration.kubeconfigPath() == nil { throw ValidationError("--context needs --kubeconfig or $KUBECONFIG") }
+        if noCluster && (cluster.kubeconfig != nil || !state.isEmpty) { throw ValidationError("--no-cluster excludes --kubeconfig and --state") }
+        if cluster.kubeconfig != nil && !state.isEmpty { throw ValidationError("--kubeconfig (live view) and --state (manifests) exclude each other") }
         if !(1...10_000).contains(pageSize) { throw ValidationError("--page-size must be in 1...10000") }
         if let watchTimeoutSeconds, !(1...3600).contains(watchTimeoutSeconds) { throw ValidationError("--watch-timeout-seconds must be in 1...3600") }
         for (name, value) in [("--watch-idle-grace", watchIdleGrace), ("--backoff-initial", backoffInitial), ("--backoff-cap", backoffCap),
@@ -177,26 +172,11 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("cluster view: manifests (--state)", metadata: ["objects": .stringConvertible(loaded.count)])
             return ClusterView(InMemorySnapshot(objects: loaded.map(\.object)))
         }
-        let configuration: KubeConfiguration
-        do {
-            if let path = kubeconfig ?? KubeConfiguration.kubeconfigPath() {
-                configuration = try KubeConfiguration.load(kubeconfig: path, context: context)
-            } else if let inCluster = try KubeConfiguration.inCluster(serviceAccountDirectory: serviceAccountDir) {
-                configuration = inCluster
-            } else {
-                logger.notice("cluster view: none (not in a pod, no --kubeconfig, $KUBECONFIG or --state); rules that look at other objects are skipped")
-                return ClusterView()
-            }
-        } catch {
-            throw ValidationError("\(error)")
+        guard let configuration = try cluster.configuration() else {
+            logger.notice("cluster view: none (not in a pod, no --kubeconfig, $KUBECONFIG or --state); rules that look at other objects are skipped")
+            return ClusterView()
         }
-        let token = BearerToken(fixed: configuration.token, file: configuration.tokenFile, reloadInterval: Self.duration(tokenReloadInterval))
-        let client: APIClient
-        do {
-            client = try APIClient(configuration: configuration, token: token)
-        } catch {
-            throw ValidationError("cannot use the API server's TLS settings from \(configuration.origin): \(error)")
-        }
+        let (client, token) = try ClusterConnectionOptions.client(for: configuration, tokenReload: Self.duration(tokenReloadInterval), logger: logger)
         var timing = ClusterWatcher.Timing()
         if let watchTimeoutSeconds { timing.watchTimeoutSeconds = watchTimeoutSeconds...watchTimeoutSeconds }
         timing.watchIdleGrace = Self.duration(watchIdleGrace)
@@ -204,9 +184,6 @@ struct ServeCommand: AsyncParsableCommand {
         timing.backoff.cap = Self.duration(max(backoffCap, backoffInitial))
         timing.resourceRecheckInterval = Self.duration(resourceRecheckInterval)
         timing.pageSize = pageSize
-        if configuration.insecureSkipTLSVerify {
-            logger.warning("insecure-skip-tls-verify: the API server's certificate is NOT verified")
-        }
         logger.info("cluster view: live from the API server", metadata: [
             "server": .string(configuration.serverDescription), "from": .string(configuration.origin),
             "auth": .string(configuration.clientCertificatePEM != nil ? "client certificate" : (token.isConfigured ? "bearer token" : "none")),
