@@ -28,10 +28,8 @@ public struct AuditJudge: Sendable {
     public func judge(_ object: KubeObject, ingestedContentFailures: [Finding]? = nil, snapshot: (any ClusterSnapshot)?,
                       policyVerdict: (ObjectKey) -> AuditedObject? = { _ in nil }) -> AuditedObject {
         let subject = AuditSubject(object)
-        let version = String(object.apiVersion.split(separator: "/").last ?? "")
-        let input = ReviewInput(operation: .create, kind: GroupVersionKind(group: object.group, version: version, kind: object.kind),
-                                namespace: subject.key.namespace, name: object.metadata.name, object: object.raw, oldObject: nil)
-        var findings = RuleEngine.evaluate(input, snapshot: snapshot, settings: settings).findings
+        var findings = RuleEngine.evaluate(ReviewInput(creating: object, namespace: subject.key.namespace),
+                                           snapshot: snapshot, settings: settings).findings
         if subject.isSecret, let ingestedContentFailures {
             let type = object.raw["type"]?.stringValue
             let replaced: Set<RuleID> = type == SecretView.caType ? ["secret/ca", "secret/ca-crl"] : ["secret/tls"]
@@ -46,7 +44,7 @@ public struct AuditJudge: Sendable {
                     || kind == ("k8s.nginx.org", "VirtualServerRoute") {
             let policies = ReferenceIndex.policies(of: object)
             findings += unusablePolicyFindings(object, policies: policies, existing: findings, policyVerdict: policyVerdict)
-            if let snapshot, settings.checksClass(of: object), policies.contains(where: { key in
+            if let snapshot, settings.checks(object), policies.contains(where: { key in
                 snapshot.policy(namespace: key.namespace, name: key.name).map { PolicyView($0).ingressMTLS != nil } ?? false
             }) {
                 mTLSSecrets = ReferenceIndex.secrets(of: object)
@@ -54,12 +52,18 @@ public struct AuditJudge: Sendable {
         }
         return AuditedObject(subject: subject, apiVersion: object.apiVersion,
                              uid: object.raw["metadata"]?["uid"]?.stringValue,
-                             findings: Array(Set(findings)), mTLSSecrets: mTLSSecrets)
+                             findings: Self.withoutRepeats(findings), mTLSSecrets: mTLSSecrets)
+    }
+
+    /// `findings` in their order, each once (an object may reference the same Policy twice).
+    static func withoutRepeats(_ findings: [Finding]) -> [Finding] {
+        var seen = Set<Finding>()
+        return findings.filter { seen.insert($0).inserted }
     }
 
     private func unusablePolicyFindings(_ object: KubeObject, policies: [ObjectKey], existing: [Finding],
                                         policyVerdict: (ObjectKey) -> AuditedObject?) -> [Finding] {
-        guard settings.checksClass(of: object) else { return [] }
+        guard settings.checks(object) else { return [] }
         let isIngress = object.kind == "Ingress"
         let rule: RuleID = isIngress ? "ingress/policy-ref" : "vs/policy-ref"
         let field = isIngress ? FieldPath("metadata", "annotations").key("nginx.org/policies") : FieldPath("spec", "policies")
@@ -75,18 +79,5 @@ public struct AuditJudge: Sendable {
                 "Invalid value: \(quoted): Policy is unusable (\(failure.rule): \(failure.message)); NIC serves 500 for the hosts that use it"))
         }
         return findings
-    }
-}
-
-extension Settings {
-    /// §9: objects of another ingress class are never judged; the engine applies it, and the
-    /// audit's own findings follow it too.
-    func checksClass(of object: KubeObject) -> Bool {
-        if object.kind == "Ingress" {
-            guard let ingressClass = IngressView(object).ingressClass else { return true }
-            return ingressClasses.contains(ingressClass)
-        }
-        guard let ingressClass = object.raw["spec"]?["ingressClassName"]?.stringValue else { return true }
-        return ingressClasses.contains(ingressClass)
     }
 }

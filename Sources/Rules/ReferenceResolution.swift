@@ -108,7 +108,7 @@ extension Settings {
 
     /// "Never checked" for any object: Ingresses by class name or legacy annotation; NIC custom resources
     /// (Policy, VirtualServer, VirtualServerRoute) by `spec.ingressClassName`. Anything else is checked.
-    func checks(_ object: KubeObject) -> Bool {
+    public func checks(_ object: KubeObject) -> Bool {
         switch ResourceKind(object) {
         case .ingress?:
             return checksIngress(IngressView(object))

@@ -27,6 +27,13 @@ public struct ReviewInput: Sendable {
                   name: request.name, object: request.currentObject, oldObject: request.previousObject)
     }
 
+    /// A CREATE of `object` in `namespace`: how `validate` and the audit judge an object as it stands.
+    public init(creating object: KubeObject, namespace: String?) {
+        let version = String(object.apiVersion.split(separator: "/").last ?? "")
+        self.init(operation: .create, kind: GroupVersionKind(group: object.group, version: version, kind: object.kind),
+                  namespace: namespace, name: object.metadata.name, object: object.raw, oldObject: nil)
+    }
+
     /// The object the request is judged by (`object`, `oldObject` for DELETE), completed from the
     /// request where the document omits identity (`RuleEngine.kubeObject`).
     public var subject: KubeObject? {

@@ -103,20 +103,21 @@ struct ValidationReport: Encodable {
 
     init(_ loaded: [LoadedObject], settings: Settings) {
         let snapshot = InMemorySnapshot(objects: loaded.map(\.object))
-        results = loaded.map { item in
+        self.init(results: loaded.map { item in
             let object = item.object
             let namespace = Self.clusterScopedKinds.contains(object.kind) ? nil : (object.metadata.namespace ?? "default")
-            let kind = GroupVersionKind(group: object.group,
-                                        version: String(object.apiVersion.split(separator: "/").last ?? ""), kind: object.kind)
-            let input = ReviewInput(operation: .create, kind: kind, namespace: namespace, name: object.metadata.name,
-                                    object: object.raw, oldObject: nil)
-            let evaluation = RuleEngine.evaluate(input, snapshot: snapshot, settings: settings)
+            let evaluation = RuleEngine.evaluate(ReviewInput(creating: object, namespace: namespace), snapshot: snapshot, settings: settings)
             return Result(apiVersion: object.apiVersion, kind: object.kind, namespace: namespace, name: object.name,
                           source: item.source,
                           findings: evaluation.findings.map(ReportedFinding.init),
                           file: item.file,
                           positions: evaluation.findings.map { item.positions?.position(of: $0.field.description) })
-        }
+        })
+    }
+
+    /// A report of `results`, with their summary.
+    init(results: [Result]) {
+        self.results = results
         let denied = results.filter { $0.findings.contains { $0.severity == "deny" } }.count
         let warned = results.filter { r in
             r.findings.contains { $0.severity == "warn" } && !r.findings.contains { $0.severity == "deny" }
