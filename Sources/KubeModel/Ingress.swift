@@ -83,8 +83,16 @@ public struct IngressView: Sendable, Hashable {
 
     /// The class this Ingress asks for; `nil` when neither is set. As in NIC's `HasCorrectIngressClass`, the
     /// legacy annotation, when non-empty, takes precedence over `spec.ingressClassName`.
-    public var ingressClass: String? {
-        if let annotation = metadata.annotations[Self.classAnnotation], !annotation.isEmpty { return annotation }
+    public var ingressClass: String? { Self.ingressClass(of: metadata, ingressClassName: ingressClassName) }
+
+    /// `ingressClass` of `object` read without building the whole view (the class decides whether
+    /// an Ingress is judged at all).
+    public static func ingressClass(of object: KubeObject) -> String? {
+        ingressClass(of: object.metadata, ingressClassName: object.raw["spec"]?["ingressClassName"]?.stringValue)
+    }
+
+    private static func ingressClass(of metadata: ObjectMeta, ingressClassName: String?) -> String? {
+        if let annotation = metadata.annotations[classAnnotation], !annotation.isEmpty { return annotation }
         return ingressClassName.flatMap { $0.isEmpty ? nil : $0 }
     }
 

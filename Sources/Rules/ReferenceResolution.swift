@@ -100,25 +100,22 @@ struct StateContext {
 }
 
 extension Settings {
-    /// Section 9 of docs/rules.md: an Ingress with another class is never checked; one with no class is.
-    func checksIngress(_ ingress: IngressView) -> Bool {
-        guard let ingressClass = ingress.ingressClass else { return true }
-        return ingressClasses.contains(ingressClass)
-    }
-
-    /// "Never checked" for any object: Ingresses by class name or legacy annotation; NIC custom resources
-    /// (Policy, VirtualServer, VirtualServerRoute) by `spec.ingressClassName`. Anything else is checked.
+    /// "Never checked" (docs/rules.md section 9) for any object: Ingresses by the legacy annotation or
+    /// class name, NIC custom resources (Policy, VirtualServer, VirtualServerRoute) by
+    /// `spec.ingressClassName`. An object with no class, and anything else, is checked.
     public func checks(_ object: KubeObject) -> Bool {
+        let ingressClass: String?
         switch ResourceKind(object) {
         case .ingress?:
-            return checksIngress(IngressView(object))
+            ingressClass = IngressView.ingressClass(of: object)
         case .policy?, .virtualServer?, .virtualServerRoute?:
             // NIC's `HasCorrectIngressClass`: an empty class is no class.
-            guard let ingressClass = object.raw["spec"]?["ingressClassName"]?.stringValue, !ingressClass.isEmpty else { return true }
-            return ingressClasses.contains(ingressClass)
+            ingressClass = object.raw["spec"]?["ingressClassName"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         default:
             return true
         }
+        guard let ingressClass else { return true }
+        return ingressClasses.contains(ingressClass)
     }
 }
 
