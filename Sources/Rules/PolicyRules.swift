@@ -16,14 +16,24 @@ public enum PolicyRules {
     static let defaultProtocols = ["TLSv1", "TLSv1.1", "TLSv1.2"]
 
     /// Every section 1 finding for `policy`.
+    /// Which rules a judgement runs: all of them, or only those NIC itself checks (`isValid`).
+    enum Scope {
+        case all
+        case checkedByNIC
+    }
+
     public static func findings(_ policy: PolicyView) -> [Finding] {
+        findings(policy, scope: .all)
+    }
+
+    static func findings(_ policy: PolicyView, scope: Scope) -> [Finding] {
         var findings = oneTypeFindings(policy)
         let malformed = Set(policy.shapeProblems.map(\.path))
         if let ingress = policy.ingressMTLS, !malformed.contains("spec.ingressMTLS") {
-            findings += ingressMTLSFindings(ingress, at: FieldPath("spec", "ingressMTLS"))
+            findings += ingressMTLSFindings(ingress, at: FieldPath("spec", "ingressMTLS"), scope: scope)
         }
         if let egress = policy.egressMTLS, !malformed.contains("spec.egressMTLS") {
-            findings += egressMTLSFindings(egress, at: FieldPath("spec", "egressMTLS"))
+            findings += egressMTLSFindings(egress, at: FieldPath("spec", "egressMTLS"), scope: scope)
         }
         return findings
     }
@@ -32,8 +42,10 @@ public enum PolicyRules {
     ///
     /// Only rules NIC itself checks count: a Policy that breaks a "beyond NIC" rule (its `protocols`, say) is
     /// still accepted by NIC, so the objects referencing it are not served 500 for it.
+    /// Every referrer of a Policy asks this on every review: the "beyond NIC" checks (one of them
+    /// builds an OpenSSL context) are not run at all rather than run and ignored.
     public static func isValid(_ policy: PolicyView) -> Bool {
-        !findings(policy).contains { $0.severity == .deny && RuleCatalogue.descriptor(for: $0.rule)?.checkedByController != false }
+        !findings(policy, scope: .checkedByNIC).contains { $0.severity == .deny && RuleCatalogue.descriptor(for: $0.rule)?.checkedByController != false }
     }
 
     // MARK: policy/one-type
@@ -66,7 +78,7 @@ public enum PolicyRules {
 
     // MARK: ingressMTLS
 
-    static func ingressMTLSFindings(_ spec: IngressMTLSView, at path: FieldPath) -> [Finding] {
+    static func ingressMTLSFindings(_ spec: IngressMTLSView, at path: FieldPath, scope: Scope = .all) -> [Finding] {
         var findings: [Finding] = []
         func deny(_ rule: RuleID, _ field: String, _ message: String) {
             findings.append(Finding(rule: rule, severity: .deny, field: path.child(field), message: message))
@@ -113,7 +125,7 @@ public enum PolicyRules {
             findings.append(finding)
         }
 
-        switch unsetIfEmpty(spec.crlFileName) {
+        switch scope == .all ? unsetIfEmpty(spec.crlFileName) : .absent {  // beyond NIC
         case .absent:
             break
         case .wrongType(let raw):
@@ -165,7 +177,7 @@ public enum PolicyRules {
 
     // MARK: egressMTLS
 
-    static func egressMTLSFindings(_ spec: EgressMTLSView, at path: FieldPath) -> [Finding] {
+    static func egressMTLSFindings(_ spec: EgressMTLSView, at path: FieldPath, scope: Scope = .all) -> [Finding] {
         var findings: [Finding] = []
         func add(_ rule: RuleID, _ field: String, _ message: String) {
             findings.append(Finding(rule: rule, severity: .deny, field: path.child(field), message: message))
@@ -217,6 +229,8 @@ public enum PolicyRules {
         if case .wrongType(let raw) = spec.serverName {
             add("egress-mtls/ssl-name", "serverName", FieldError.wrongType(raw, expected: "a boolean", hint: "write true or false without quotes"))
         }
+
+        guard scope == .all else { return findings }  // the rest are beyond NIC, or warnings
 
         var effectiveProtocols = defaultProtocols
         switch unsetIfEmpty(spec.protocols) {
