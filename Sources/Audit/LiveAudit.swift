@@ -40,9 +40,7 @@ public final class LiveAudit: Sendable {
 
     private struct State {
         var results = AuditResults()
-        var expiry: [ObjectKey: Date] = [:]
         var expiryCache: [ObjectKey: (version: String?, notAfter: Date?)] = [:]
-        var lastPass: Pass?
         var passes = 0
     }
 
@@ -67,7 +65,6 @@ public final class LiveAudit: Sendable {
     }
 
     public var results: AuditResults { state.withLockedValue { $0.results } }
-    public var lastPass: Pass? { state.withLockedValue { $0.lastPass } }
 
     /// Runs until cancelled.
     public func run() async {
@@ -144,7 +141,6 @@ public final class LiveAudit: Sendable {
             state.passes += 1
             var record = pass
             record.passes = state.passes
-            state.lastPass = record
             // Expiry of the Secrets that are part of an mTLS set-up, parsed again only when they change.
             var expiry: [ObjectKey: Date] = [:]
             var cache: [ObjectKey: (version: String?, notAfter: Date?)] = [:]
@@ -160,7 +156,6 @@ public final class LiveAudit: Sendable {
                 if let notAfter { expiry[key] = notAfter }
             }
             state.expiryCache = cache
-            state.expiry = expiry
             return (expiry, record)
         }
         onPass(results, expiry, record)
@@ -168,7 +163,7 @@ public final class LiveAudit: Sendable {
             "full": .string(record.full ? "true" : "false"),
             "judged": .stringConvertible(record.judged),
             "changed": .stringConvertible(record.changed),
-            "seconds": .stringConvertible(Self.seconds(record.duration)),
+            "seconds": .stringConvertible(record.duration.inSeconds),
             "findings": .stringConvertible(results.violations.values.reduce(0, +)),
             "namespacesWithFindings": .stringConvertible(results.namespaces.count),
         ])
@@ -243,9 +238,6 @@ public final class LiveAudit: Sendable {
         return AuditSubject(group: entry.source.group, kind: kind, key: entry.key)
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
 
 /// The kind of the objects of each source, for the sources the audit judges.

@@ -8,14 +8,6 @@ import NIOHTTP1
 /// namespace has findings, replaced only when their content changes (timestamps aside), deleted
 /// when the namespace has none left. Only reports labelled as managed by mtls-guard are touched.
 public actor PolicyReportPublisher {
-    /// Requests made, by verb, since start (for logs, metrics and tests).
-    public struct Writes: Sendable, Equatable {
-        public var created = 0
-        public var updated = 0
-        public var deleted = 0
-        public var failed = 0
-    }
-
     private struct Written {
         /// A digest of the content, not the content: a report can hold megabytes of results.
         var content: ContentDigest
@@ -50,7 +42,6 @@ public actor PolicyReportPublisher {
     private var nextLoad: ContinuousClock.Instant?
     static let loadRetry: Duration = .seconds(60)
     private var loggedUnavailable = false
-    public private(set) var writes = Writes()
 
     public init(client: APIClient, logger: Logger) {
         self.client = client
@@ -66,9 +57,6 @@ public actor PolicyReportPublisher {
     static func escape(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
-
-    /// Namespaces that hold a report written by this program (learnt at the first publish).
-    public var namespacesWithReports: Set<String> { Set(written.keys) }
 
     /// Brings the reports of `namespaces` in line with `results`.
     public func publish(_ namespaces: Set<String>, results: AuditResults, now: Date = Date()) async {
@@ -102,7 +90,6 @@ public actor PolicyReportPublisher {
                     try await write(PolicyReport(objects, now: now), namespace: namespace)
                 }
             } catch {
-                writes.failed += 1
                 failed.insert(namespace)
                 logger.warning("could not write the PolicyReport", metadata: [
                     "namespace": .string(namespace), "error": .string("\(error)"),
@@ -156,18 +143,15 @@ public actor PolicyReportPublisher {
                 return try await write(report, namespace: namespace)
             }
             try record(response, verb: "update", namespace: namespace, content: content)
-            writes.updated += 1
         } else {
             var response = try await client.send(.POST, Self.path(namespace: namespace), json: report.document(namespace: namespace, resourceVersion: nil))
             if response.status == 409 {
                 // A report of this name exists but was not known (not labelled, or made meanwhile).
                 response = try await client.send(.PUT, object, json: report.document(namespace: namespace, resourceVersion: nil))
                 try record(response, verb: "update", namespace: namespace, content: content)
-                writes.updated += 1
                 return
             }
             try record(response, verb: "create", namespace: namespace, content: content)
-            writes.created += 1
         }
     }
 
@@ -177,7 +161,6 @@ public actor PolicyReportPublisher {
             throw PublishError(verb: "delete", status: response.status, body: Self.message(response))
         }
         written[namespace] = nil
-        writes.deleted += 1
     }
 
     private func record(_ response: APIClient.Response, verb: String, namespace: String, content: ContentDigest) throws {

@@ -34,10 +34,4 @@ public struct Backoff: Sendable {
     public func capDelay(random: Double) -> Duration {
         policy.cap * (1 + policy.jitter * min(max(random, 0), 1))
     }
-
-    /// Forgets past failures (a relist succeeded after a long healthy watch).
-    public mutating func reset() {
-        current = nil
-        lastFailure = nil
-    }
 }

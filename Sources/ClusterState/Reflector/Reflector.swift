@@ -55,7 +55,6 @@ struct Reflector: Sendable {
             } catch let failure as Failure {
                 status.update(source) {
                     $0.apiErrors[String(failure.code), default: 0] += 1
-                    $0.lastError = failure.description
                 }
                 let delay: Duration
                 switch failure.code {
@@ -65,7 +64,7 @@ struct Reflector: Sendable {
                     // Namespaces: they only carry the optional per-namespace modes, and without the
                     // grant (an older ClusterRole) reviews use --mode; the webhook must not stay
                     // unready over it. Either way: synced and empty, rechecked periodically, said once.
-                    markSyncedEmpty(missingResource: failure.code == 404)
+                    markSyncedEmpty()
                     if !loggedMissing {
                         if failure.code == 404 {
                             logger.notice("resource not served (NIC CRDs not installed?): treated as empty, rechecked periodically",
@@ -89,7 +88,7 @@ struct Reflector: Sendable {
                     delay = max(computed, failure.retryAfter ?? .zero)
                     logger.warning("API request failed; retrying", metadata: [
                         "source": .string(source.displayName), "code": .stringConvertible(failure.code),
-                        "error": .string(failure.message), "retryInSeconds": .stringConvertible(Self.seconds(delay)),
+                        "error": .string(failure.message), "retryInSeconds": .stringConvertible(delay.inSeconds),
                     ])
                 }
                 if failure.verb == "watch", !needsList {
@@ -100,12 +99,11 @@ struct Reflector: Sendable {
                 let label = Self.errorLabel(error)
                 status.update(source) {
                     $0.apiErrors[label, default: 0] += 1
-                    $0.lastError = "\(error)"
                 }
                 let delay = backoff.nextDelay(now: .now, random: Double.random(in: 0..<1))
                 logger.warning("API server unreachable; retrying", metadata: [
                     "source": .string(source.displayName), "error": .string("\(error)"),
-                    "retryInSeconds": .stringConvertible(Self.seconds(delay)),
+                    "retryInSeconds": .stringConvertible(delay.inSeconds),
                 ])
                 guard (try? await Task.sleep(for: delay)) != nil else { return }
             }
@@ -169,7 +167,6 @@ struct Reflector: Sendable {
         status.update(source) {
             $0.syncedOnce = true
             $0.forbiddenVerb = nil
-            $0.resourceMissing = false
             $0.objects = count
             $0.lastActivity = .now
         }
@@ -197,11 +194,10 @@ struct Reflector: Sendable {
 
     /// The source holds nothing and counts as synced: its resource is not served, or (Namespaces)
     /// not granted. A recheck that confirms it is activity, so the staleness gauge stays low.
-    private func markSyncedEmpty(missingResource: Bool) {
+    private func markSyncedEmpty() {
         store.replace(source, with: [])
         status.update(source) {
             $0.syncedOnce = true
-            $0.resourceMissing = missingResource
             $0.forbiddenVerb = nil
             $0.objects = 0
             $0.lastActivity = .now
@@ -224,7 +220,6 @@ struct Reflector: Sendable {
                 let reason = error == .readTimeout ? "stalled" : "closed"
                 status.update(source) {
                     $0.watchRestarts[reason, default: 0] += 1
-                    $0.lastError = "watch: \(error)"
                 }
                 logger.info("watch ended; watching again", metadata: [
                     "source": .string(source.displayName), "reason": .string(reason), "error": .string("\(error)"),
@@ -340,7 +335,4 @@ struct Reflector: Sendable {
         }
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

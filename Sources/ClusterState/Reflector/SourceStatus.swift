@@ -4,8 +4,6 @@ public struct SourceStatus: Sendable {
     public var syncedOnce = false
     /// The verb the API server refused with 403, until the source syncs.
     public var forbiddenVerb: String?
-    /// NIC's CRDs are not installed: the source is empty and rechecked.
-    public var resourceMissing = false
     /// Objects held.
     public var objects = 0
     /// Last watch event or bookmark (or completed LIST).
@@ -16,8 +14,6 @@ public struct SourceStatus: Sendable {
     public var watchRestarts: [String: Int] = [:]
     /// API errors by HTTP status code (`connection` when there was no response).
     public var apiErrors: [String: Int] = [:]
-    /// The last error, for the log and readiness (never holds credentials).
-    public var lastError: String?
 
     public init() {}
 }

@@ -75,28 +75,4 @@ public enum WatchSource: String, CaseIterable, Sendable, Hashable, Comparable {
         guard isNamespaced else { return "\(base)/\(resource)/\(APIClient.escape(name))" }
         return "\(base)/namespaces/\(APIClient.escape(namespace))/\(resource)/\(APIClient.escape(name))"
     }
-
-    /// The source an object of this API group and kind belongs to (Secrets by type).
-    static func of(_ object: KubeObjectKind) -> WatchSource? {
-        switch (object.group, object.kind) {
-        case ("k8s.nginx.org", "Policy"): return .policies
-        case ("networking.k8s.io", "Ingress"): return .ingresses
-        case ("k8s.nginx.org", "VirtualServer"): return .virtualServers
-        case ("k8s.nginx.org", "VirtualServerRoute"): return .virtualServerRoutes
-        case ("", "Secret"):
-            switch object.secretType {
-            case "nginx.org/ca": return .caSecrets
-            case "kubernetes.io/tls": return .tlsSecrets
-            default: return nil
-            }
-        default: return nil
-        }
-    }
-}
-
-/// What decides an object's source.
-struct KubeObjectKind {
-    var group: String
-    var kind: String
-    var secretType: String?
 }

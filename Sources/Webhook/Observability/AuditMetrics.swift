@@ -1,4 +1,5 @@
 import Audit
+import ClusterState
 import Foundation
 import NIOConcurrencyHelpers
 import Prometheus
@@ -62,14 +63,8 @@ public final class AuditMetrics: Sendable {
         registry.makeGauge(descriptor: Self.name("audit_last_pass_objects", "", "Objects judged by the last audit pass, by kind of pass."),
                            labels: [("pass", kind)]).set(Int64(pass.judged))
         registry.makeGauge(descriptor: Self.name("audit_last_pass_duration", "seconds", "Duration of the last audit pass, by kind of pass."),
-                           labels: [("pass", kind)]).set(LiveAuditTiming.seconds(pass.duration))
+                           labels: [("pass", kind)]).set(pass.duration.inSeconds)
         registry.makeCounter(descriptor: Self.name("audit_passes", "total", "Audit passes, by kind of pass."),
                              labels: [("pass", kind)]).increment()
-    }
-}
-
-enum LiveAuditTiming {
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -184,7 +184,7 @@ public final class WebhookMetrics: Sendable {
                 registry.makeGauge(
                     descriptor: Self.name("cluster_seconds_since_last_event", "", "Seconds since the last watch event or bookmark (or list), by source."),
                     labels: [label]
-                ).set(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                ).set(elapsed.inSeconds)
             }
             for (reason, count) in status.relists {
                 advance("cluster_relists", "Full LISTs of a source, by reason.", labels: [label, ("reason", reason)], to: count)

@@ -160,7 +160,7 @@ public struct WebhookServer: Sendable {
                     // Readiness first: the API server keeps calling until the endpoint is gone.
                     readiness.beginShutdown()
                     logger.info("shutdown requested: readiness off, draining after delay", metadata: [
-                        "signal": .string("\(signal)"), "delaySeconds": .stringConvertible(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18),
+                        "signal": .string("\(signal)"), "delaySeconds": .stringConvertible(delay.inSeconds),
                     ])
                     try? await Task.sleep(for: delay)
                     // Stop accepting first and let the connections already accepted reach their
