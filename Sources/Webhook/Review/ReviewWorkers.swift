@@ -55,37 +55,63 @@ public final class ReviewWorkers: Sendable {
             cancellation.cancel()
             if job.finish(.failure(reason)) { onAbandon(reason) }
         }
-        let withdraw = whenClientGone?({ abandon(.clientGone) })
-        defer { withdraw?() }
+        let withdraw = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+        defer { withdraw.withLockedValue { $0 }?() }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            // The continuation first: a client already gone, or a deadline already passed, must
+            // find it to resume, with its own reason.
             job.set(continuation)
-            let timer = eventLoop.scheduleTask(in: TimeAmount(deadline)) { abandon(.deadline) }
+            job.setTimer(eventLoop.scheduleTask(in: TimeAmount(deadline)) { abandon(.deadline) })
+            if let whenClientGone {
+                let registration = whenClientGone { abandon(.clientGone) }
+                withdraw.withLockedValue { $0 = registration }
+            }
             pool.submit { state in
                 guard state == .active, !cancellation.isCancelled else {
                     _ = job.finish(.failure(Abandoned.deadline))
                     return
                 }
                 let result = ReviewCancellation.$current.withValue(cancellation) { work() }
-                timer.cancel()
                 _ = job.finish(.success(result))
             }
         }
     }
 
     /// One continuation, resumed exactly once by whichever comes first.
+    /// Its deadline timer is cancelled with it, however it ends: a timer left queued would hold the
+    /// job until the deadline (up to 30 s) after a hang-up.
     private final class Job<T: Sendable>: Sendable {
-        private let continuation = NIOLockedValueBox<CheckedContinuation<T, any Error>?>(nil)
+        private struct State {
+            var continuation: CheckedContinuation<T, any Error>?
+            var timer: Scheduled<Void>?
+            var finished = false
+        }
+
+        private let state = NIOLockedValueBox(State())
 
         func set(_ value: CheckedContinuation<T, any Error>) {
-            continuation.withLockedValue { $0 = value }
+            state.withLockedValue { $0.continuation = value }
+        }
+
+        func setTimer(_ timer: Scheduled<Void>) {
+            let finished = state.withLockedValue { state in
+                if !state.finished { state.timer = timer }
+                return state.finished
+            }
+            if finished { timer.cancel() }
         }
 
         /// Resumes the caller; false when it had already been resumed.
         func finish(_ result: Result<T, any Error>) -> Bool {
-            let pending: CheckedContinuation<T, any Error>? = continuation.withLockedValue { value in
-                defer { value = nil }
-                return value
+            let (pending, timer) = state.withLockedValue { state in
+                defer {
+                    state.continuation = nil
+                    state.timer = nil
+                    state.finished = true
+                }
+                return (state.continuation, state.timer)
             }
+            timer?.cancel()
             guard let pending else { return false }
             pending.resume(with: result)
             return true
