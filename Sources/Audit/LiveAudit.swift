@@ -176,7 +176,7 @@ public final class LiveAudit: Sendable {
     public static func judgeAll(_ snapshot: LiveSnapshot, watcher: ClusterWatcher?, settings: Settings,
                                 configuration: Configuration = Configuration()) async -> AuditResults {
         var subjects: [AuditSubject] = []
-        for source in WatchSource.allCases where ObjectKind.of(source) != nil {
+        for source in WatchSource.allCases where source != .namespaces {
             for stored in snapshot.all(source) { subjects.append(AuditSubject(stored.object)) }
         }
         var results = AuditResults()
@@ -213,7 +213,7 @@ public final class LiveAudit: Sendable {
             if !subject.isSecret, !subject.isPolicy {
                 for key in ReferenceIndex.policies(of: stored.object) { policyVerdicts[key] = results[AuditSubject.policy(key)] }
             }
-            let verdict = judge.judge(stored.object, ingestedContentFailures: stored.ingestedContentFailures, snapshot: view) {
+            let verdict = judge.judge(stored.object, ingestedContentFailures: stored.contentFailures, snapshot: view) {
                 policyVerdicts[$0]
             }
             results.set(subject, verdict)
@@ -227,27 +227,16 @@ public final class LiveAudit: Sendable {
 
     static func stored(_ subject: AuditSubject, in snapshot: LiveSnapshot) -> StoredObject? {
         if subject.isSecret { return snapshot.stored(.caSecrets, subject.key) ?? snapshot.stored(.tlsSecrets, subject.key) }
-        for source in WatchSource.allCases where source.group == subject.group && ObjectKind.of(source) == subject.kind {
+        for source in WatchSource.allCases where source.group == subject.group && source.kind == subject.kind {
             return snapshot.stored(source, subject.key)
         }
         return nil
     }
 
     static func subject(of entry: ChangeJournal.Entry) -> AuditSubject? {
-        guard let kind = ObjectKind.of(entry.source) else { return nil }
+        guard entry.source != .namespaces else { return nil }  // labels only: never judged
+        let kind = entry.source.kind
         return AuditSubject(group: entry.source.group, kind: kind, key: entry.key)
     }
-
 }
 
-/// The kind of the objects of each source, for the sources the audit judges.
-enum ObjectKind {
-    static func of(_ source: WatchSource) -> String? {
-        if source == .caSecrets || source == .tlsSecrets { return "Secret" }
-        return kinds[source]
-    }
-
-    private static let kinds: [WatchSource: String] = [
-        .policies: "Policy", .ingresses: "Ingress", .virtualServers: "VirtualServer", .virtualServerRoutes: "VirtualServerRoute",
-    ]
-}

@@ -51,11 +51,7 @@ public actor PolicyReportPublisher {
     static let collection = "/apis/wgpolicyk8s.io/v1alpha2/policyreports"
 
     static func path(namespace: String) -> String {
-        "/apis/wgpolicyk8s.io/v1alpha2/namespaces/\(escape(namespace))/policyreports"
-    }
-
-    static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+        "/apis/wgpolicyk8s.io/v1alpha2/namespaces/\(APIClient.escape(namespace))/policyreports"
     }
 
     /// Brings the reports of `namespaces` in line with `results`.

@@ -61,6 +61,18 @@ public enum WatchSource: String, CaseIterable, Sendable, Hashable, Comparable {
     /// Whether the resource belongs to NIC's CRDs, which may not be installed.
     public var isCustomResource: Bool { group == "k8s.nginx.org" }
 
+    /// The kind of this source's objects.
+    public var kind: String {
+        switch self {
+        case .policies: return "Policy"
+        case .ingresses: return "Ingress"
+        case .virtualServers: return "VirtualServer"
+        case .virtualServerRoutes: return "VirtualServerRoute"
+        case .caSecrets, .tlsSecrets: return "Secret"
+        case .namespaces: return "Namespace"
+        }
+    }
+
     /// Path of the all-namespaces collection.
     public var collectionPath: String {
         group.isEmpty ? "/api/\(version)/\(resource)" : "/apis/\(group)/\(version)/\(resource)"

@@ -16,7 +16,7 @@ enum ObjectIngest {
         if members["apiVersion"]?.stringValue == nil {
             members["apiVersion"] = .string(source.group.isEmpty ? source.version : "\(source.group)/\(source.version)")
         }
-        if members["kind"]?.stringValue == nil { members["kind"] = .string(kind(of: source)) }
+        if members["kind"]?.stringValue == nil { members["kind"] = .string(source.kind) }
         if case .object(var metadata)? = members["metadata"] {
             metadata["managedFields"] = nil
             if case .object(var annotations)? = metadata["annotations"] {
@@ -63,16 +63,5 @@ enum ObjectIngest {
         guard let object = KubeObject(.object(kept)), !object.name.isEmpty else { return nil }
         return StoredObject(object: object, key: ObjectKey(namespace: object.metadata.namespace ?? "default", name: object.name),
                             source: .caSecrets, resourceVersion: nil, policyReferences: [], secretReferences: [], contentFailures: nil)
-    }
-
-    static func kind(of source: WatchSource) -> String {
-        switch source {
-        case .policies: return "Policy"
-        case .ingresses: return "Ingress"
-        case .virtualServers: return "VirtualServer"
-        case .virtualServerRoutes: return "VirtualServerRoute"
-        case .caSecrets, .tlsSecrets: return "Secret"
-        case .namespaces: return "Namespace"
-        }
     }
 }

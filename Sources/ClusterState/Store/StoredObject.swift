@@ -11,6 +11,7 @@ public struct StoredObject: Sendable {
     public var resourceVersion: String?
     var policyReferences: [ObjectKey]
     var secretReferences: [ObjectKey]
-    /// Deny findings that make the Secret unusable as its own type; `nil` for non-Secrets.
-    var contentFailures: [Finding]?
+    /// Deny findings that make the Secret unusable as its own type, computed at ingest while the
+    /// private key was still there (it is gone from `object` now); `nil` for non-Secrets.
+    public internal(set) var contentFailures: [Finding]?
 }

@@ -162,7 +162,8 @@ public final class APIClient: Sendable {
 
     private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
-    static func escape(_ text: String) -> String {
+    /// A path segment percent-encoded: only RFC 3986 unreserved ASCII characters stay as they are.
+    public static func escape(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
     }
 }

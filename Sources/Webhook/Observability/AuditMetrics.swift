@@ -14,11 +14,7 @@ public final class AuditMetrics: Sendable {
     private let exportedExpiry = NIOLockedValueBox([ObjectKey: Gauge]())
     /// Violation series exported so far: one whose findings are gone is set to 0, not left at its
     /// last count (a full pass starts from fresh results that name only what is wrong now).
-    private let exportedViolations = NIOLockedValueBox([ViolationLabels: Gauge]())
-
-    private struct ViolationLabels: Hashable {
-        var rule, severity, kind: String
-    }
+    private let exportedViolations = NIOLockedValueBox([AuditResults.ViolationKey: Gauge]())
 
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -32,17 +28,13 @@ public final class AuditMetrics: Sendable {
     public func record(_ results: AuditResults, expiry: [ObjectKey: Date], pass: LiveAudit.Pass) {
         // Labels are bounded: rule IDs of the catalogue, two severities, six kinds.
         exportedViolations.withLockedValue { exported in
-            var current: [ViolationLabels: Int] = [:]
+            for (key, gauge) in exported where results.violations[key] == nil { gauge.set(Int64(0)) }
             for (key, count) in results.violations {
-                current[ViolationLabels(rule: key.rule.rawValue, severity: key.severity.rawValue, kind: key.kind), default: 0] += count
-            }
-            for (labels, gauge) in exported where current[labels] == nil { gauge.set(Int64(0)) }
-            for (labels, count) in current {
-                let gauge = exported[labels] ?? registry.makeGauge(
+                let gauge = exported[key] ?? registry.makeGauge(
                     descriptor: Self.name("violations", "", "Current audit findings of the objects in the cluster, by rule, severity and kind."),
-                    labels: [("rule", labels.rule), ("severity", labels.severity), ("kind", labels.kind)])
+                    labels: [("rule", key.rule.rawValue), ("severity", key.severity.rawValue), ("kind", key.kind)])
                 gauge.set(Int64(count))
-                exported[labels] = gauge
+                exported[key] = gauge
             }
         }
         exportedExpiry.withLockedValue { exported in
