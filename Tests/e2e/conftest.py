@@ -8,6 +8,8 @@ import http.client
 import json
 import os
 import pathlib
+import re
+import shutil
 import signal
 import socket
 import ssl
@@ -16,9 +18,56 @@ import time
 import uuid
 
 import pytest
+import yaml
+
+# The API-server emulator's fixtures (`emulator`, `emulator_factory`) for every test module.
+pytest_plugins = ["emulator_fixture"]
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("MTLS_GUARD_BIN", str(ROOT / ".build" / "debug" / "mtls-guard"))
+EXAMPLES = ROOT / "examples"
+
+requires_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed (make deps)")
+
+
+def eventually(check, timeout=10, interval=0.05, message="condition"):
+    """`check()`'s first truthy result, polled every `interval` s; fails after `timeout` s."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{message} not met within {timeout}s (last: {last!r})")
+
+
+def render(path):
+    """`kubectl kustomize path` as a list of objects (skips the test where kubectl is missing)."""
+    if not shutil.which("kubectl"):
+        pytest.skip("kubectl not installed")
+    text = subprocess.run(["kubectl", "kustomize", str(path)], capture_output=True, text=True, check=True).stdout
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+@pytest.fixture(scope="session")
+def generated_secrets():
+    """The Secrets examples/ needs, made once per run by examples/generate-secrets.sh."""
+    subprocess.run(["bash", str(EXAMPLES / "generate-secrets.sh"), str(EXAMPLES)], check=True, capture_output=True)
+
+
+def parse_metrics(text):
+    """Prometheus text as {(name, frozenset(labels)): value}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
+        if not m:
+            continue
+        labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
 
 
 def free_port():
@@ -97,6 +146,12 @@ class Server:
             return resp.status, resp.read().decode()
         finally:
             conn.close()
+
+    def metrics(self):
+        """The metrics port's samples (`parse_metrics`)."""
+        status, text = self.metrics_get("/metrics")
+        assert status == 200
+        return parse_metrics(text)
 
     def logs(self):
         self.log.flush()

@@ -6,31 +6,21 @@ import datetime
 import json
 import os
 import pathlib
-import re
-import shutil
 import subprocess
 import time
 
 import pytest
 import yaml
 
-from conftest import BIN, ROOT, admission_request, openssl
-from emulator_fixture import emulator, emulator_factory  # noqa: F401  (pytest fixtures)
+from conftest import BIN, ROOT, admission_request, eventually, openssl, requires_kubectl
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed (make deps)")
+pytestmark = requires_kubectl
 
 REPORTS = "/apis/wgpolicyk8s.io/v1alpha2/namespaces/{ns}/policyreports"
 
 
 def wait_for(what, check, timeout=20, interval=0.1):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    return eventually(check, timeout, interval, what)
 
 
 def make_ca(d, name, days):
@@ -110,15 +100,8 @@ def report_writes(emu):
 
 
 def metric(server, name, **labels):
-    _, text = server.metrics_get("/metrics")
-    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            series, _, value = line.rpartition(" ")
-            got = ",".join(sorted(re.findall(r'\w+="[^"]*"', series)))
-            if got == want:
-                return float(value)
-    return None
+    """The series of `name` with exactly `labels`; `None` when it is not exported."""
+    return server.metrics().get((name, frozenset(labels.items())))
 
 
 def start(server_factory, emu, *extra):

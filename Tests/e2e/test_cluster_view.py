@@ -12,18 +12,11 @@ import time
 import pytest
 import yaml
 
-from conftest import PKI, ROOT, admission_request
-from emulator_fixture import emulator, emulator_factory  # noqa: F401  (pytest fixtures)
+from conftest import EXAMPLES, PKI, admission_request, eventually, requires_kubectl
 
-EXAMPLES = ROOT / "examples"
 FAST = ("--backoff-initial", "0.1", "--backoff-cap", "1")
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed (make deps)")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def generated_secrets():
-    subprocess.run(["bash", str(EXAMPLES / "generate-secrets.sh"), str(EXAMPLES)], check=True, capture_output=True)
+pytestmark = [requires_kubectl, pytest.mark.usefixtures("generated_secrets")]
 
 
 @pytest.fixture
@@ -36,36 +29,10 @@ def serve(server_factory, emu, *extra, wait=True, kubeconfig=None):
     return server_factory("--shutdown-delay", "0", "--kubeconfig", str(kubeconfig or emu.kubeconfig), *FAST, *extra, wait=wait)
 
 
-def metrics(server):
-    """Prometheus samples as {(name, frozenset(labels)): value}."""
-    status, text = server.metrics_get("/metrics")
-    assert status == 200
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
-        if not m:
-            continue
-        labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        out[(m.group(1), labels)] = float(m.group(3))
-    return out
-
-
 def metric(server, name, **labels):
+    """The sum of the series of `name` whose labels include `labels`."""
     want = frozenset(labels.items())
-    return sum(v for (n, ls), v in metrics(server).items() if n == name and want <= ls)
-
-
-def eventually(check, timeout=10, interval=0.05, message="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{message} not met within {timeout}s (last: {last!r})")
+    return sum(v for (n, ls), v in server.metrics().items() if n == name and want <= ls)
 
 
 def wait_listening(server, timeout=20):

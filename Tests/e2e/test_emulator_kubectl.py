@@ -4,7 +4,6 @@ cut by TCP reset, in-stream 410, faults). If kubectl cannot use the emulator, th
 wrong, not kubectl; mtls-guard's live-view tests rely on it behaving as kube-apiserver does."""
 import http.client
 import json
-import shutil
 import socket
 import ssl
 import subprocess
@@ -13,17 +12,10 @@ import time
 
 import pytest
 
-from conftest import PKI, ROOT
-from emulator_fixture import connection_reset, emulator, emulator_factory, read_events  # noqa: F401  (pytest fixtures)
+from conftest import EXAMPLES, PKI, requires_kubectl
+from emulator_fixture import connection_reset, read_events
 
-EXAMPLES = ROOT / "examples"
-
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed (make deps)")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def generated_secrets():
-    subprocess.run(["bash", str(EXAMPLES / "generate-secrets.sh"), str(EXAMPLES)], check=True, capture_output=True)
+pytestmark = [requires_kubectl, pytest.mark.usefixtures("generated_secrets")]
 
 
 @pytest.fixture

@@ -5,14 +5,10 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, ROOT
-
-EXAMPLES = ROOT / "examples"
+from conftest import BIN, EXAMPLES
 
 
-@pytest.fixture(scope="module", autouse=True)
-def generated_secrets():
-    subprocess.run(["bash", str(EXAMPLES / "generate-secrets.sh"), str(EXAMPLES)], check=True, capture_output=True)
+pytestmark = pytest.mark.usefixtures("generated_secrets")
 
 
 def validate(*paths):

@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from test_match_conditions import render
-from conftest import ROOT
+from conftest import ROOT, render
 
 kubernetes_validate = pytest.importorskip(
     "kubernetes_validate", reason="kubernetes-validate is needed: pip install kubernetes-validate (make deps installs it)")

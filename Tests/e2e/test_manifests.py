@@ -1,19 +1,14 @@
 """The deployment manifests build with kustomize and agree with the binary they run."""
-import shutil
 import subprocess
 
 import pytest
-import yaml
 
-from conftest import BIN, ROOT
+from conftest import BIN, ROOT, render
 
 
 @pytest.fixture(scope="module")
 def rendered():
-    if not shutil.which("kubectl"):
-        pytest.skip("kubectl not installed")
-    yaml_text = subprocess.run(["kubectl", "kustomize", str(ROOT / "manifests")], capture_output=True, text=True, check=True).stdout
-    return [d for d in yaml.safe_load_all(yaml_text) if d]
+    return render(ROOT / "manifests")
 
 
 def by_kind(objects, kind):

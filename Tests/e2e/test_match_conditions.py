@@ -17,7 +17,6 @@ conditions do not select fails here.
 import copy
 import json
 import os
-import pathlib
 import shutil
 import subprocess
 
@@ -25,7 +24,7 @@ import pytest
 import yaml
 
 from admission_selection import (ConditionError, WebhookConfiguration, admission_request, namespace_labels)
-from conftest import ROOT, Server
+from conftest import ROOT, Server, render
 
 EXAMPLES = ROOT / "examples"
 FIXTURES = ROOT / "Tests" / "Fixtures" / "rules"
@@ -38,13 +37,6 @@ OPERATIONS = ("CREATE", "UPDATE", "DELETE")
 MESH_MODES = ("permissive", "strict", "off")
 OTHER_SECRET_TYPES = ("Opaque", "helm.sh/release.v1", "kubernetes.io/service-account-token",
                       "kubernetes.io/dockerconfigjson", "bootstrap.kubernetes.io/token")
-
-
-def render(path):
-    if not shutil.which("kubectl"):
-        pytest.skip("kubectl not installed")
-    text = subprocess.run(["kubectl", "kustomize", str(path)], capture_output=True, text=True, check=True).stdout
-    return [d for d in yaml.safe_load_all(text) if d]
 
 
 def webhook_configuration(objects):

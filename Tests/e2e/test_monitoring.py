@@ -10,7 +10,6 @@
 import json
 import os
 import pathlib
-import re
 import shutil
 import socket
 import subprocess
@@ -23,7 +22,6 @@ import yaml
 
 from conftest import ROOT, admission_request, free_port
 from manifests import ingress_mtls_policy
-from emulator_fixture import emulator_factory  # noqa: F401  (pytest fixture)
 
 COMPONENT = ROOT / "manifests" / "components" / "monitoring"
 UNIT_TESTS = ROOT / "Tests" / "monitoring" / "alerts.test.yaml"
@@ -162,11 +160,9 @@ class Prometheus:
 
 
 @pytest.fixture
-def prometheus_and_server(server_factory, emulator_factory, tmp_path):
+def prometheus_and_server(server_factory, emulator_factory, generated_secrets, tmp_path):
     # The live view against the API-server emulator, so the cluster-view panels and alerts have
-    # their metrics too (examples/good as the cluster; generate-secrets.sh writes its Secrets).
-    subprocess.run(["bash", str(ROOT / "examples" / "generate-secrets.sh"), str(ROOT / "examples")],
-                   check=True, capture_output=True)
+    # their metrics too (examples/good as the cluster, with the Secrets generate-secrets.sh writes).
     cluster = emulator_factory(seeds=[ROOT / "examples" / "good"])
     server = server_factory("--shutdown-delay", "0", "--kubeconfig", str(cluster.kubeconfig))
     prom_dir = tmp_path / "prometheus"

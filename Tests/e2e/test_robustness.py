@@ -2,7 +2,6 @@
 
 Each test states the bound it asserts; limits are generous (debug build, shared machine).
 """
-import base64
 import http.client
 import json
 import os
@@ -17,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import BIN, PKI, admission_request
+from conftest import BIN, admission_request
 from manifests import ingress, ingress_mtls_policy
 
 
