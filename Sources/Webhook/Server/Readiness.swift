@@ -22,13 +22,13 @@ public final class Readiness: Sendable {
 
     /// Why the webhook is not ready, for the `/readyz` body; `nil` when ready.
     public var notReadyReason: String? {
-        state.withLockedValue { s in
-            if s.shuttingDown { return "shutting down" }
-            if !s.certificateLoaded { return "serving certificate not loaded" }
-            if let problem = s.clusterViewProblem?() { return "cluster view \(problem)" }
-            if !s.clusterViewReady { return "cluster view not ready" }
-            return nil
-        }
+        // The live view's check takes its own lock: called on a copy, outside this one.
+        let s = state.withLockedValue { $0 }
+        if s.shuttingDown { return "shutting down" }
+        if !s.certificateLoaded { return "serving certificate not loaded" }
+        if let problem = s.clusterViewProblem?() { return "cluster view \(problem)" }
+        if !s.clusterViewReady { return "cluster view not ready" }
+        return nil
     }
 
     public func certificateLoaded() { state.withLockedValue { $0.certificateLoaded = true } }
