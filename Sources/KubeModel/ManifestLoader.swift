@@ -49,8 +49,10 @@ public enum ManifestLoader {
 
     /// Loads files, directories (recursively, `.yaml` `.yml` `.json`, in sorted order, hidden entries
     /// skipped) and `-` for stdin. A file named explicitly is read whatever its extension.
+    /// - Parameter withPositions: index where each field stands (`LoadedObject.positions`), for
+    ///   reports that point at lines; a JSON input is then read a second time, by Yams.
     public static func load(
-        paths: [String],
+        paths: [String], withPositions: Bool = false,
         stdin: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
     ) throws(ManifestError) -> [LoadedObject] {
         var objects: [LoadedObject] = []
@@ -58,27 +60,27 @@ public enum ManifestLoader {
             if path == "-" {
                 let data = stdin()
                 if data.count > maximumInputSize { throw tooLarge(source: "-", size: data.count) }
-                objects += try load(data: data, source: "-")
+                objects += try load(data: data, source: "-", withPositions: withPositions)
                 continue
             }
             for file in try manifestFiles(at: path) {
-                objects += try load(data: try read(file), source: file)
+                objects += try load(data: try read(file), source: file, withPositions: withPositions)
             }
         }
         return objects
     }
 
     /// Parses one stream: JSON when it starts with `{` or `[`, YAML (multi-document) otherwise.
-    public static func load(data: Data, source: String) throws(ManifestError) -> [LoadedObject] {
+    public static func load(data: Data, source: String, withPositions: Bool = false) throws(ManifestError) -> [LoadedObject] {
         let (text, isJSON) = try readText(data, source: source)
         if isJSON {
             let value = try decodeJSON(data, source: source)
             // JSON is YAML too: Yams finds the positions the JSON parser does not keep. Best effort:
             // text Yams cannot read only loses positions.
-            let positions = (try? Yams.compose(yaml: text)).map(SourcePositions.init(indexing:))
+            let positions = withPositions ? (try? Yams.compose(yaml: text)).map(SourcePositions.init(indexing:)) : nil
             return try objects(in: value, source: "\(source)#doc1", file: source, positions: positions)
         }
-        return try loadYAML(text, source: source)
+        return try loadYAML(text, source: source, withPositions: withPositions)
     }
 
     /// Parses exactly one document, JSON when it starts with `{` or `[`, YAML otherwise, into a `JSONValue`,
@@ -121,7 +123,7 @@ public enum ManifestLoader {
         }
     }
 
-    private static func loadYAML(_ text: String, source: String) throws(ManifestError) -> [LoadedObject] {
+    private static func loadYAML(_ text: String, source: String, withPositions: Bool) throws(ManifestError) -> [LoadedObject] {
         var objects: [LoadedObject] = []
         var documentNumber = 0
         do {
@@ -133,7 +135,7 @@ public enum ManifestLoader {
                 let value = try jsonValue(node, source: "\(source)#doc\(documentNumber)")
                 if value.isNull { continue }  // `---` followed by nothing, or a comment-only document
                 objects += try self.objects(in: value, source: "\(source)#doc\(documentNumber)", file: source,
-                                            positions: SourcePositions(indexing: node))
+                                            positions: withPositions ? SourcePositions(indexing: node) : nil)
             }
             if let error = documents.error { throw error }
         } catch let error as ManifestError {

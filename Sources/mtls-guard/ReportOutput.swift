@@ -39,9 +39,10 @@ func unusableInput(_ error: some Error) -> ExitCode {
 }
 
 /// Loads manifests (files, directories, `-`); a loader error is printed with the file named and exits 2.
-func loadManifests(_ paths: [String]) throws -> [LoadedObject] {
+/// - Parameter withPositions: keep where each field stands, for reports that point at lines.
+func loadManifests(_ paths: [String], withPositions: Bool = false) throws -> [LoadedObject] {
     do {
-        return try ManifestLoader.load(paths: paths)
+        return try ManifestLoader.load(paths: paths, withPositions: withPositions)
     } catch {
         throw unusableInput(error)
     }

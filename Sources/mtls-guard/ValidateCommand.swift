@@ -36,7 +36,7 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let report = ValidationReport(try loadManifests(inputs), settings: rules.settings)
+        let report = ValidationReport(try loadManifests(inputs, withPositions: true), settings: rules.settings)
         switch output {
         case .json: print(report.json())
         case .text: print(report.text(), terminator: "")

@@ -5,7 +5,7 @@ import Testing
 /// Field path -> line:column, as `validate` reports findings.
 @Suite struct SourcePositionsTests {
     static func positions(_ text: String, source: String = "m.yaml") throws -> [SourcePositions] {
-        try ManifestLoader.load(data: Data(text.utf8), source: source).map { try #require($0.positions) }
+        try ManifestLoader.load(data: Data(text.utf8), source: source, withPositions: true).map { try #require($0.positions) }
     }
 
     static let policy = """
