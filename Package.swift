@@ -174,8 +174,9 @@ if Context.environment["MTLS_GUARD_FUZZ"] != nil {
         ("TLSHandlerFuzzer", ["OpenSSLTLS", "Certificates", .product(name: "NIOCore", package: "swift-nio"),
                               .product(name: "NIOEmbedded", package: "swift-nio")]),
     ]
+    package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/FuzzDriver", swiftSettings: swiftSettings))
     for (name, dependencies) in fuzzers {
-        package.targets.append(.executableTarget(name: name, dependencies: dependencies, path: "Fuzz/\(name)",
+        package.targets.append(.executableTarget(name: name, dependencies: ["FuzzDriver"] + dependencies, path: "Fuzz/\(name)",
                                                  swiftSettings: swiftSettings))
     }
 }
