@@ -13,14 +13,8 @@ metrics_port=${DEMO_METRICS_PORT:-9090}
 work=$(mktemp -d)
 log=$work/server.log
 cd "$root"
-
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+work_dir=$work
+source bench/lib.sh
 
 for tool in kubectl curl python3; do
   command -v $tool >/dev/null || { echo "error: $tool is needed (make deps installs it)" >&2; exit 1; }
@@ -29,10 +23,7 @@ python3 -c 'import aiohttp' 2>/dev/null || { echo "error: aiohttp is needed for 
 bash examples/generate-secrets.sh examples >/dev/null
 
 echo "== API server: the emulator (Tests/kube-emulator), HTTPS on 127.0.0.1, bearer token"
-python3 Tests/kube-emulator/emulator.py --dir "$work/cluster" >"$work/emulator.log" 2>&1 &
-pids+=("$!")
-for _ in $(seq 1 300); do [ -f "$work/cluster/ready" ] && break; sleep 0.1; done
-[ -f "$work/cluster/ready" ] || { echo "emulator failed to start:"; cat "$work/emulator.log"; exit 1; }
+start_emulator "$work/cluster" "$work/emulator.log"
 kube() { kubectl --kubeconfig "$work/cluster/kubeconfig" "$@"; }
 echo "\$ kubectl create -f examples/good/"
 kube create -f examples/good/ | sed 's/^/  /'
@@ -43,13 +34,8 @@ view=(--kubeconfig "$work/cluster/kubeconfig")
 "$bin" serve --host 127.0.0.1 --port "$port" --metrics-port "$metrics_port" --certs-dir certs \
   "${view[@]}" --shutdown-delay 1 >"$log" 2>&1 &
 pid=$!
-pids+=("$pid")
-for _ in $(seq 1 300); do
-  if [ -f certs/ca.crt ] && curl -sf "http://127.0.0.1:$metrics_port/readyz" >/dev/null 2>&1; then break; fi
-  kill -0 $pid 2>/dev/null || { echo "server failed to start:"; cat "$log"; exit 1; }
-  sleep 0.1
-done
-curl -sf "http://127.0.0.1:$metrics_port/readyz" >/dev/null || { echo "server not ready in 30 s:"; cat "$log"; exit 1; }
+track "$pid"
+wait_ready "http://127.0.0.1:$metrics_port/readyz" "$pid" "$log" 30
 echo "mtls-guard is up on https://localhost:$port (development CA: certs/ca.crt; metrics: http://127.0.0.1:$metrics_port/metrics)"
 grep -i 'cluster view' "$log" | head -1 | python3 -c 'import json,sys
 for line in sys.stdin:

@@ -19,30 +19,21 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 bin=${1:-.build/release/mtls-guard}
 secs=${2:-10}
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source bench/lib.sh
 
 [ -x "$bin" ] || { echo "error: $bin not found: build it first (make release)" >&2; exit 1; }
-[[ "$("$bin" serve --help 2>&1)" == *--audit-interval* ]] || { echo "error: $bin has no serve --audit-interval" >&2; exit 1; }
+has_option "$bin" serve --audit-interval || { echo "error: $bin has no serve --audit-interval" >&2; exit 1; }
 for tool in wrk curl openssl; do
   command -v $tool >/dev/null || { echo "error: $tool is required (apt-get install wrk curl openssl)" >&2; exit 1; }
 done
 
 out=$(mktemp -d)
+work_dir=$out
 keys=bench/cluster/out/keys
 mkdir -p bench/cluster/out
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$out"
-}
-trap cleanup EXIT
 
 echo "== emulator and population"
-python3 Tests/kube-emulator/emulator.py --dir "$out/emu" --history 50000 --bookmark-interval 5 >"$out/emulator.log" 2>&1 &
-pids+=("$!")
-for _ in $(seq 1 300); do [ -f "$out/emu/ready" ] && break; sleep 0.1; done
-[ -f "$out/emu/ready" ] || { echo "error: emulator did not start"; cat "$out/emulator.log"; exit 1; }
+start_emulator "$out/emu" "$out/emulator.log" --history 50000 --bookmark-interval 5
 python3 bench/cluster/population.py --dir "$out/emu" --keys "$keys"
 python3 bench/audit/shared_ca.py load --dir "$out/emu" --keys "$keys" >/dev/null
 python3 bench/cluster/measure.py body --out "$out/review.json"
@@ -53,13 +44,8 @@ start_server() { # interval
   "$bin" serve --host 127.0.0.1 --port "$port" --metrics-port "$metrics_port" --certs-dir "$out/certs" \
     --kubeconfig "$out/emu/kubeconfig" --shutdown-delay 0 --audit-interval "$1" >"$out/server.log" 2>&1 &
   pid=$!
-  pids+=("$pid")
-  local t0=$(date +%s)
-  until curl -sf -o /dev/null "http://127.0.0.1:$metrics_port/readyz"; do
-    kill -0 "$pid" 2>/dev/null || { echo "server exited:"; tail -20 "$out/server.log"; exit 1; }
-    [ $(( $(date +%s) - t0 )) -lt 180 ] || { echo "not ready in 180 s"; exit 1; }
-    sleep 0.05
-  done
+  track "$pid"
+  wait_ready "http://127.0.0.1:$metrics_port/readyz" "$pid" "$out/server.log" 180
 }
 stop_server() { kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; }
 # The n-th "audit pass" log line matching a filter, as "judged seconds".

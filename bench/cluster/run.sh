@@ -21,12 +21,12 @@ bin=${1:-.build/release/mtls-guard}
 secs=${2:-10}
 changes=${3:-1000}
 rate=${CHURN_RATE:-100}
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source bench/lib.sh
 port=${BENCH_PORT:-$(free_port)}
 metrics_port=${BENCH_METRICS_PORT:-$(free_port)}
 
 [ -x "$bin" ] || { echo "error: $bin not found: build it first (make release)" >&2; exit 1; }
-"$bin" serve --help 2>&1 | grep -q -- --kubeconfig || { echo "error: $bin has no serve --kubeconfig (live cluster view)" >&2; exit 1; }
+has_option "$bin" serve --kubeconfig || { echo "error: $bin has no serve --kubeconfig (live cluster view)" >&2; exit 1; }
 for tool in wrk curl openssl; do
   command -v $tool >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq wrk curl openssl >/dev/null; } || true
   command -v $tool >/dev/null || { echo "error: $tool is required (apt-get install wrk curl openssl)" >&2; exit 1; }
@@ -37,21 +37,12 @@ for p in $port $metrics_port; do
 done
 
 out=$(mktemp -d)
+work_dir=$out
 keys=bench/cluster/out/keys   # generated RSA material, reused across runs (git-ignored)
 mkdir -p bench/cluster/out
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$out"
-}
-trap cleanup EXIT
 
 echo "== emulator and population"
-python3 Tests/kube-emulator/emulator.py --dir "$out/emu" --history 20000 --bookmark-interval 5 >"$out/emulator.log" 2>&1 &
-pids+=("$!")
-for _ in $(seq 1 300); do [ -f "$out/emu/ready" ] && break; sleep 0.1; done
-[ -f "$out/emu/ready" ] || { echo "error: emulator did not start:"; cat "$out/emulator.log"; exit 1; }
+start_emulator "$out/emu" "$out/emulator.log" --history 20000 --bookmark-interval 5
 t=$(date +%s%N)
 python3 bench/cluster/population.py --dir "$out/emu" --keys "$keys"
 echo "loaded in $(( ($(date +%s%N) - t) / 1000000 )) ms (including key generation on the first run)"
@@ -61,12 +52,8 @@ t0=$(date +%s%N)
 "$bin" serve --host 127.0.0.1 --port "$port" --metrics-port "$metrics_port" --certs-dir "$out/certs" \
   --kubeconfig "$out/emu/kubeconfig" --shutdown-delay 0 --log-level warning >"$out/server.log" 2>&1 &
 pid=$!
-pids+=("$pid")
-until curl -sf -o /dev/null "http://127.0.0.1:$metrics_port/readyz"; do
-  kill -0 $pid 2>/dev/null || { echo "server exited:"; cat "$out/server.log"; exit 1; }
-  [ $(( ($(date +%s%N) - t0) / 1000000000 )) -lt 120 ] || { echo "not ready in 120 s:"; tail -20 "$out/server.log"; exit 1; }
-  sleep 0.005
-done
+track "$pid"
+wait_ready "http://127.0.0.1:$metrics_port/readyz" "$pid" "$out/server.log" 120
 ready_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/$pid/stat; }
