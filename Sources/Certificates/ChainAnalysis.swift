@@ -47,12 +47,12 @@ public enum ChainAnalysis {
     public static func verify(
         _ leaf: Certificate, trustAnchors: [Certificate], untrusted: [Certificate], at: Date?, maxDepth: Int?
     ) -> Result<[Certificate], CertificateError> {
-        buildChain(leaf, trustAnchors: trustAnchors, untrusted: untrusted, at: at, ignoringTime: false, maxDepth: maxDepth)
+        buildChain(leaf, trustAnchors: trustAnchors, untrusted: untrusted, at: at, maxDepth: maxDepth)
     }
 
     private static func buildChain(
         _ leaf: Certificate, trustAnchors: [Certificate], untrusted: [Certificate],
-        at date: Date?, ignoringTime: Bool, maxDepth: Int?
+        at date: Date?, maxDepth: Int?
     ) -> Result<[Certificate], CertificateError> {
         if let maxDepth, maxDepth < 0 {
             return .failure(CertificateError(kind: .invalidRequest, reason: "verify depth must be >= 0, got \(maxDepth)"))
@@ -89,7 +89,6 @@ public enum ChainAnalysis {
             return .failure(.openSSL(.verificationFailed, "X509_STORE_CTX_init failed"))
         }
         if let date { X509_STORE_CTX_set_time(context, 0, time_t(date.timeIntervalSince1970.rounded(.down))) }
-        if ignoringTime { X509_STORE_CTX_set_flags(context, UInt(X509_V_FLAG_NO_CHECK_TIME)) }
         if let maxDepth { X509_STORE_CTX_set_depth(context, Int32(clamping: maxDepth)) }
 
         guard X509_verify_cert(context) == 1 else {
