@@ -9,8 +9,25 @@ public struct IngressView: Sendable, Hashable {
     public struct Backend: Sendable, Hashable {
         /// `service.name`; `nil` for a `resource` backend.
         public var serviceName: String?
-        /// Rendered path of the backend, for messages.
-        public var path: String
+        /// Where the backend is: `nil` for `spec.defaultBackend`, else its rule and path indices.
+        var position: (rule: Int, path: Int)?
+
+        /// Rendered path of the backend, for messages; rendered only when asked (a finding names
+        /// it), not for every backend of every review.
+        public var path: String {
+            guard let position else { return "spec.defaultBackend" }
+            return "spec.rules[\(position.rule)].http.paths[\(position.path)].backend"
+        }
+
+        public static func == (lhs: Backend, rhs: Backend) -> Bool {
+            lhs.serviceName == rhs.serviceName && lhs.position?.rule == rhs.position?.rule && lhs.position?.path == rhs.position?.path
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(serviceName)
+            hasher.combine(position?.rule)
+            hasher.combine(position?.path)
+        }
     }
 
     /// One entry of `spec.rules`.
@@ -48,18 +65,15 @@ public struct IngressView: Sendable, Hashable {
         let spec = reader.object(object.raw["spec"], at: "spec") ?? [:]
         ingressClassName = spec["ingressClassName"]?.stringValue
         if let backend = reader.object(spec["defaultBackend"], at: "spec.defaultBackend") {
-            defaultBackend = Self.backend(backend, path: "spec.defaultBackend", reader: &reader)
+            defaultBackend = Self.backend(backend, at: nil, reader: &reader)
         }
         rules = reader.array(spec["rules"], at: "spec.rules").enumerated().map { index, raw in
-            let rulePath = "spec.rules[\(index)]"
-            let rule = reader.element(raw, at: rulePath)
-            let http = reader.object(rule["http"], at: "\(rulePath).http")
-            let paths = reader.array(http?["paths"], at: "\(rulePath).http.paths").enumerated().map { pathIndex, rawPath in
-                let pathPath = "\(rulePath).http.paths[\(pathIndex)]"
-                let entry = reader.element(rawPath, at: pathPath)
-                let backend = reader.object(entry["backend"], at: "\(pathPath).backend") ?? [:]
+            let rule = reader.element(raw, at: "spec.rules[\(index)]")
+            let http = reader.object(rule["http"], at: "spec.rules[\(index)].http")
+            let paths = reader.array(http?["paths"], at: "spec.rules[\(index)].http.paths").enumerated().map { pathIndex, rawPath in
+                let entry = reader.element(rawPath, at: "spec.rules[\(index)].http.paths[\(pathIndex)]")
                 return Path(path: entry["path"]?.stringValue,
-                            backend: Self.backend(backend, path: "\(pathPath).backend", reader: &reader))
+                            backend: Self.backend(entry["backend"], at: (index, pathIndex), reader: &reader))
             }
             return Rule(host: rule["host"]?.stringValue, hasHTTP: http != nil, paths: paths)
         }
@@ -72,9 +86,16 @@ public struct IngressView: Sendable, Hashable {
         shapeProblems = reader.problems
     }
 
-    private static func backend(_ members: [String: JSONValue], path: String, reader: inout ShapeReader) -> Backend {
-        let service = reader.object(members["service"], at: "\(path).service")
-        return Backend(serviceName: service?["name"]?.stringValue, path: path)
+    private static func backend(_ members: [String: JSONValue], at position: (rule: Int, path: Int)?, reader: inout ShapeReader) -> Backend {
+        var backend = Backend(serviceName: nil, position: position)
+        let service = reader.object(members["service"], at: "\(backend.path).service")
+        backend.serviceName = service?["name"]?.stringValue
+        return backend
+    }
+
+    private static func backend(_ raw: JSONValue?, at position: (rule: Int, path: Int), reader: inout ShapeReader) -> Backend {
+        let members = reader.object(raw, at: Backend(serviceName: nil, position: position).path) ?? [:]
+        return backend(members, at: position, reader: &reader)
     }
 
     public var namespace: String { metadata.namespace ?? "default" }

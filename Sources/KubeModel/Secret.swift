@@ -18,7 +18,7 @@ public struct SecretView: Sendable {
 
     public init(_ object: KubeObject) {
         metadata = object.metadata
-        type = object.raw["type"]?.stringValue ?? "Opaque"
+        type = Self.type(of: object)
         data = [:]
         undecodableKeys = []
         for (key, value) in object.raw["data"]?.objectValue ?? [:] {
@@ -32,6 +32,11 @@ public struct SecretView: Sendable {
             if let text = value.stringValue { data[key] = Array(text.utf8) }
         }
         undecodableKeys.sort()
+    }
+
+    /// The Secret's `type`, `Opaque` when unset, read without decoding its data.
+    public static func type(of object: KubeObject) -> String {
+        object.raw["type"]?.stringValue ?? "Opaque"
     }
 
     /// Decodes like the API server (Go's `base64.StdEncoding`): padding required, line breaks skipped, any

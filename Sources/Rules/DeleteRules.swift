@@ -110,7 +110,7 @@ public enum DeleteRules {
 
     /// secret/in-use-delete
     public static func secretDeleteFindings(_ secret: KubeObject, snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
-        let uses = secretUses(secret, storedType: SecretView(secret).type, snapshot: snapshot, settings: settings)
+        let uses = secretUses(secret, storedType: SecretView.type(of: secret), snapshot: snapshot, settings: settings)
         guard !uses.isEmpty else { return [] }
         let key = "\(secret.metadata.namespace ?? "default")/\(secret.name)"
         return [Finding(rule: "secret/in-use-delete", severity: .deny, field: FieldPath("metadata", "name"),
@@ -123,7 +123,7 @@ public enum DeleteRules {
     ///   caller has them already; computed here otherwise.
     public static func secretUpdateFindings(_ secret: KubeObject, previous: KubeObject? = nil, contentFindings: [Finding]? = nil,
                                             snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
-        let uses = secretUses(secret, storedType: SecretView(previous ?? secret).type, snapshot: snapshot, settings: settings)
+        let uses = secretUses(secret, storedType: SecretView.type(of: previous ?? secret), snapshot: snapshot, settings: settings)
         guard !uses.isEmpty else { return [] }
         let view = SecretView(secret)
         let content = contentFindings ?? SecretRules.contentFindings(view, root: FieldPath("data"), settings: settings)

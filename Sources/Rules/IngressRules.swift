@@ -77,7 +77,7 @@ public enum IngressRules {
     /// The items of a service-list annotation exactly as NIC's `ParseServiceList` reads them: split at
     /// commas and NOT trimmed, so `tea-svc, coffee-svc` names ` coffee-svc`.
     static func serviceList(_ value: String) -> [String] {
-        value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        PolicyAnnotation.commaSeparated(value).map(String.init)
     }
 
     /// Why NIC rejects this `nginx.org/ssl-services` / `nginx.org/grpc-services` value, or `nil`

@@ -12,10 +12,23 @@ enum NameValidation {
         if value.utf8.count > dns1123SubdomainMaxLength {
             return "must be no more than \(dns1123SubdomainMaxLength) characters"
         }
-        for label in value.split(separator: ".", omittingEmptySubsequences: false) where !isLabelShaped(label) {
-            return subdomainRule
+        // Every dot-separated label non-empty, lower alphanumerics and '-', alphanumeric at both
+        // ends: one pass over the bytes, no label array (this runs on every policy reference).
+        var labelStart = true
+        var previous: UInt8 = 0
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: ".") {
+                if labelStart || !isLowerAlphanumeric(previous) { return subdomainRule }
+                labelStart = true
+            } else {
+                if labelStart ? !isLowerAlphanumeric(byte) : !(isLowerAlphanumeric(byte) || byte == UInt8(ascii: "-")) {
+                    return subdomainRule
+                }
+                labelStart = false
+            }
+            previous = byte
         }
-        return nil
+        return labelStart || !isLowerAlphanumeric(previous) ? subdomainRule : nil
     }
 
     /// Why `value` is not a DNS-1123 label, or `nil` when it is one.

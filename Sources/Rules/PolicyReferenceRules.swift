@@ -34,7 +34,7 @@ public enum PolicyReferenceRules {
             spec.clientCertSecret, policy: policy, rule: "ingress-mtls/client-cert-secret-ref",
             requiredType: SecretView.caType, usage: "ingressMTLS clientCertSecret",
             at: path.child("clientCertSecret"), context: context)
-        guard let caSecret else { return findings }
+        guard let caSecret = caSecret.map(SecretView.init) else { return findings }
         var result = findings
         if caSecret.data["ca.crl"] != nil, let crlFileName = PolicyRules.unsetIfEmpty(spec.crlFileName).value {
             result.append(Finding(
@@ -51,7 +51,7 @@ public enum PolicyReferenceRules {
     static func secretReference(
         _ field: FieldValue<String>, policy: PolicyView, rule: RuleID, requiredType: String, usage: String,
         at path: FieldPath, context: StateContext
-    ) -> (findings: [Finding], secret: SecretView?) {
+    ) -> (findings: [Finding], secret: KubeObject?) {
         // An unreadable or malformed name is a section 1 finding, and "" is unset; there is nothing to look up.
         guard let name = PolicyRules.unsetIfEmpty(field).value, PolicyRules.secretNameProblem(name) == nil else { return ([], nil) }
         let key = ObjectKey(namespace: policy.namespace, name: name)

@@ -23,9 +23,9 @@ public enum ReferenceIndex {
     /// rules compute them. They do not depend on the time or on settings, so a snapshot may compute
     /// them once, when the Secret arrives, and answer `secretContentFailures` from them.
     public static func contentFailures(ofSecret secret: KubeObject) -> [Finding] {
-        let view = SecretView(secret)
-        guard view.type == SecretView.caType || view.type == SecretView.tlsType else { return [] }
-        return StateContext.contentFailures(view, requiredType: view.type, settings: Settings())
+        let type = SecretView.type(of: secret)
+        guard type == SecretView.caType || type == SecretView.tlsType else { return [] }
+        return StateContext.contentFailures(SecretView(secret), requiredType: type, settings: Settings())
     }
 
     private static func unique(_ keys: [ObjectKey]) -> [ObjectKey] {

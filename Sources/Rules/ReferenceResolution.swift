@@ -51,19 +51,22 @@ struct StateContext {
     }
 
     /// Resolves a Secret that must have `requiredType` and content valid per `secret/ca` or `secret/tls`.
-    func secret(_ key: ObjectKey, requiredType: String, usage: String) -> Resolution<SecretView> {
+    ///
+    /// The data is decoded only when the snapshot has no verdict for the Secret yet: a review that
+    /// names a known Secret reads its type and the remembered verdict, never its (private) bytes.
+    func secret(_ key: ObjectKey, requiredType: String, usage: String) -> Resolution<KubeObject> {
         guard let object = snapshot.secret(namespace: key.namespace, name: key.name) else { return .missing }
-        let view = SecretView(object)
-        guard view.type == requiredType else {
-            return .unusable("Secret \(FieldError.quote(key.description)) has type \(FieldError.quote(view.type)); \(usage) needs type \(FieldError.quote(requiredType))")
+        let type = SecretView.type(of: object)
+        guard type == requiredType else {
+            return .unusable("Secret \(FieldError.quote(key.description)) has type \(FieldError.quote(type)); \(usage) needs type \(FieldError.quote(requiredType))")
         }
         let failures = snapshot.secretContentFailures(key, requiredType: requiredType) {
-            Self.contentFailures(view, requiredType: requiredType, settings: settings)
+            Self.contentFailures(SecretView(object), requiredType: requiredType, settings: settings)
         }
         if let failure = failures.first {
             return .unusable("Secret \(FieldError.quote(key.description)) is invalid: \(failure.field): \(failure.message) (\(failure.rule))")
         }
-        return .usable(view)
+        return .usable(object)
     }
 
     /// The finding, if any, for a TLS-termination Secret named at `field`: missing (warn, or deny
