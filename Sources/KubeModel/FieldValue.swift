@@ -87,7 +87,7 @@ struct ShapeReader {
     // problem is rare, was a sixth of an Ingress review.
 
     /// The members of an object field; `nil` when missing/null, `[:]` (and a problem) when not an object.
-    mutating func object(_ raw: JSONValue?, at path: @autoclosure () -> String) -> [String: JSONValue]? {
+    mutating func object(_ raw: JSONValue?, at path: @autoclosure () -> String) -> JSONObject? {
         switch raw {
         case nil, .null?: return nil
         case .object(let members)?: return members
@@ -109,7 +109,7 @@ struct ShapeReader {
     }
 
     /// An array element that must be an object: `[:]` (and a problem) otherwise.
-    mutating func element(_ raw: JSONValue, at path: @autoclosure () -> String) -> [String: JSONValue] {
+    mutating func element(_ raw: JSONValue, at path: @autoclosure () -> String) -> JSONObject {
         if case .object(let members) = raw { return members }
         problems.append(ShapeProblem(path: path(), expected: "object", found: raw.typeName))
         return [:]

@@ -86,7 +86,7 @@ public struct IngressView: Sendable, Hashable {
         shapeProblems = reader.problems
     }
 
-    private static func backend(_ members: [String: JSONValue], at position: (rule: Int, path: Int)?, reader: inout ShapeReader) -> Backend {
+    private static func backend(_ members: JSONObject, at position: (rule: Int, path: Int)?, reader: inout ShapeReader) -> Backend {
         var backend = Backend(serviceName: nil, position: position)
         let service = reader.object(members["service"], at: "\(backend.path).service")
         backend.serviceName = service?["name"]?.stringValue

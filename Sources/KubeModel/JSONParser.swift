@@ -133,8 +133,7 @@ public struct JSONParser {
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
             if bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                var members = [String: JSONValue](minimumCapacity: pendingMembers.count - first)
-                for member in pendingMembers[first...] { members[member.key] = member.value }
+                let members = JSONObject(parsed: pendingMembers[first...])
                 pendingMembers.removeSubrange(first...)
                 return .object(members)
             }

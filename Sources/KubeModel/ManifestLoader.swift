@@ -193,7 +193,7 @@ public enum ManifestLoader {
                 return .string(scalar.string)
             }
         case .mapping(let mapping):
-            var members: [String: JSONValue] = [:]
+            var members = JSONObject()
             for (key, value) in mapping {
                 guard case .scalar(let keyScalar) = key else {
                     throw ManifestError(source: source, reason: "\(at(key.mark))mapping keys must be scalars")

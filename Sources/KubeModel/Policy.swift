@@ -59,7 +59,7 @@ public struct IngressMTLSView: Sendable, Hashable {
     public var verifyDepth: FieldValue<Int64>
     public var crlFileName: FieldValue<String>
 
-    public init(_ members: [String: JSONValue]) {
+    public init(_ members: JSONObject) {
         clientCertSecret = FieldValue(string: members["clientCertSecret"])
         verifyClient = FieldValue(string: members["verifyClient"])
         verifyDepth = FieldValue(integer: members["verifyDepth"])
@@ -79,7 +79,7 @@ public struct EgressMTLSView: Sendable, Hashable {
     public var ciphers: FieldValue<String>
     public var sessionReuse: FieldValue<Bool>
 
-    public init(_ members: [String: JSONValue]) {
+    public init(_ members: JSONObject) {
         tlsSecret = FieldValue(string: members["tlsSecret"])
         trustedCertSecret = FieldValue(string: members["trustedCertSecret"])
         verifyServer = FieldValue(bool: members["verifyServer"])

@@ -43,7 +43,7 @@ public enum IngressRules {
 
         for key in PolicyAnnotation.keys {
             guard let value = meta.annotations[key] else { continue }
-            if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            if PolicyAnnotation.trimmed(Substring(value)).isEmpty {
                 deny("ingress/policies-annotation", annotationPath(key),
                      FieldError.required("list Policies as name or namespace/name, separated by commas, or remove the annotation"))
                 continue

@@ -228,7 +228,7 @@ public enum UpstreamCARules {
     }
 
     private static func checkObject(
-        _ members: [String: JSONValue], schema objectSchema: ObjectSchema, at base: FieldPath, authority: String,
+        _ members: JSONObject, schema objectSchema: ObjectSchema, at base: FieldPath, authority: String,
         files: inout [FileField]
     ) -> [Finding] {
         var findings: [Finding] = []

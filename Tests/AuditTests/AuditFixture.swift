@@ -18,7 +18,7 @@ enum AuditFixture {
         return try #require(KubeObject(.object([
             "apiVersion": .string("v1"), "kind": .string("Secret"),
             "metadata": .object(["name": .string(name), "namespace": .string(namespace), "uid": .string("uid-\(name)")]),
-            "type": .string(type), "data": .object(encoded),
+            "type": .string(type), "data": .object(JSONObject(encoded)),
         ])))
     }
 

@@ -24,9 +24,9 @@ enum MeshFixture {
         Kind(kind: "CronJob", apiVersion: "batch/v1", templatePrefix: "spec.jobTemplate.spec.template."),
     ]
 
-    static func pod(annotations: [String: JSONValue] = [:], containers: [JSONValue]? = nil,
+    static func pod(annotations: JSONObject = [:], containers: [JSONValue]? = nil,
                     initContainers: [JSONValue]? = nil) -> JSONValue {
-        var spec: [String: JSONValue] = [
+        var spec: JSONObject = [
             "containers": .array(containers ?? [container("app", ports: [port(8080, "TCP")])]),
         ]
         if let initContainers { spec["initContainers"] = .array(initContainers) }
@@ -41,34 +41,42 @@ enum MeshFixture {
     }
 
     static func port(_ number: Int64, _ proto: String?) -> JSONValue {
-        var members: [String: JSONValue] = ["containerPort": .integer(number)]
+        var members: JSONObject = ["containerPort": .integer(number)]
         if let proto { members["protocol"] = .string(proto) }
         return .object(members)
     }
 
     /// `kind` wrapping `pod`; `outer` annotations go on the workload's own metadata.
-    static func object(_ kind: Kind, pod: JSONValue, outer: [String: JSONValue] = [:]) throws -> KubeObject {
-        var members: [String: JSONValue] = [
+    static func object(_ kind: Kind, pod: JSONValue, outer: JSONObject = [:]) throws -> KubeObject {
+        var members: JSONObject = [
             "apiVersion": .string(kind.apiVersion), "kind": .string(kind.kind),
         ]
-        let meta: [String: JSONValue] = ["name": .string("demo"), "namespace": .string("default")]
+        let meta: JSONObject = ["name": .string("demo"), "namespace": .string("default")]
         switch kind.kind {
         case "Pod":
             var podMeta = pod["metadata"]?.objectValue ?? [:]
-            podMeta.merge(meta) { a, _ in a }
+            for (key, value) in meta where podMeta[key] == nil { podMeta[key] = value }
             members["metadata"] = .object(podMeta)
             members["spec"] = pod["spec"]
         case "CronJob":
-            members["metadata"] = .object(meta.merging(["annotations": .object(outer)]) { a, _ in a })
+            members["metadata"] = .object(meta.adding("annotations", .object(outer)))
             members["spec"] = .object([
                 "schedule": .string("*/5 * * * *"),
                 "jobTemplate": .object(["spec": .object(["template": pod])]),
             ])
         default:
-            members["metadata"] = .object(meta.merging(["annotations": .object(outer)]) { a, _ in a })
+            members["metadata"] = .object(meta.adding("annotations", .object(outer)))
             members["spec"] = .object(["replicas": .integer(1), "template": pod])
         }
         return try #require(KubeObject(.object(members)))
+    }
+}
+
+private extension JSONObject {
+    func adding(_ key: String, _ value: JSONValue) -> JSONObject {
+        var copy = self
+        copy[key] = value
+        return copy
     }
 }
 
@@ -168,7 +176,7 @@ struct MeshRulesTests {
 
     @Test("mode combinations", arguments: modeCases)
     func modeCombination(_ c: ModeCase) throws {
-        let annotations: [String: JSONValue] = c.annotation.map { [modeKey: .string($0)] } ?? [:]
+        let annotations: JSONObject = c.annotation.map { [modeKey: .string($0)] } ?? [:]
         let object = try MeshFixture.object(MeshFixture.kinds[1], pod: MeshFixture.pod(annotations: annotations))
         let findings = MeshRules.findings(object, settings: settings(c.global))
         #expect(pairs(findings) == c.expected)
@@ -260,7 +268,7 @@ struct MeshRulesTests {
 
     @Test("ignored ports warn only under an effective strict mode", arguments: ignoredCases)
     func ignoredPorts(_ c: IgnoredCase) throws {
-        let pod = MeshFixture.pod(annotations: c.annotations.mapValues { .string($0) })
+        let pod = MeshFixture.pod(annotations: JSONObject(c.annotations.mapValues { JSONValue.string($0) }))
         let findings = MeshRules.findings(try MeshFixture.object(MeshFixture.kinds[1], pod: pod), settings: settings(c.global))
         #expect(pairs(findings) == c.expected)
     }

@@ -44,7 +44,7 @@ enum Fixture {
         return try #require(KubeObject(.object([
             "apiVersion": .string("v1"), "kind": .string("Secret"),
             "metadata": .object(["name": .string(name), "namespace": .string(namespace)]),
-            "type": .string(type), "data": .object(encoded),
+            "type": .string(type), "data": .object(JSONObject(encoded)),
         ])))
     }
 

@@ -49,8 +49,8 @@ struct SecretTestPKI: Sendable {
 
 private let settings = Settings(now: SecretTestPKI.now)
 
-private func secret(type: String, data: [String: String], raw: [String: JSONValue] = [:]) throws -> SecretView {
-    var encoded: [String: JSONValue] = raw
+private func secret(type: String, data: [String: String], raw: JSONObject = [:]) throws -> SecretView {
+    var encoded: JSONObject = raw
     for (key, value) in data { encoded[key] = .string(Data(value.utf8).base64EncodedString()) }
     let object = try #require(KubeObject(.object([
         "apiVersion": .string("v1"), "kind": .string("Secret"),
@@ -148,7 +148,7 @@ struct SecretRulesTests {
     ])
     func caUndecodable(key: String, rule: String) throws {
         let pki = try SecretTestPKI.get()
-        var data: [String: JSONValue] = [key: .string("abc")]
+        var data: JSONObject = [key: .string("abc")]
         if key != "ca.crt" { data["ca.crt"] = .string(Data(pki.root.certificatePEM.utf8).base64EncodedString()) }
         let view = try secret(type: SecretView.caType, data: [:], raw: data)
         let findings = SecretRules.contentFindings(view, settings: settings)

@@ -58,7 +58,7 @@ enum ObjectIngest {
     /// identity and type are kept (enough to say it has the wrong type), never its data.
     static func typeOnlySecret(_ value: JSONValue) -> StoredObject? {
         guard case .object(let members) = value, let metadata = members["metadata"]?.objectValue else { return nil }
-        var kept: [String: JSONValue] = ["apiVersion": .string("v1"), "kind": .string("Secret"), "type": members["type"] ?? .string("Opaque")]
+        var kept: JSONObject = ["apiVersion": .string("v1"), "kind": .string("Secret"), "type": members["type"] ?? .string("Opaque")]
         kept["metadata"] = .object(metadata.filter { ["name", "namespace", "resourceVersion", "uid"].contains($0.key) })
         guard let object = KubeObject(.object(kept)), !object.name.isEmpty else { return nil }
         return StoredObject(object: object, key: ObjectKey(namespace: object.metadata.namespace ?? "default", name: object.name),
