@@ -22,7 +22,7 @@ public func pemFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let encoded = JSONValue.string(Data(bytes).base64EncodedString())
     let settings = Settings(now: Date(timeIntervalSince1970: 1_900_000_000))
     for (type, keys) in [("nginx.org/ca", ["ca.crt", "ca.crl"]), ("kubernetes.io/tls", ["tls.crt", "tls.key"])] {
-        var members: [String: JSONValue] = [:]
+        var members: JSONObject = [:]
         for key in keys { members[key] = encoded }
         let secret = JSONValue.object([
             "apiVersion": .string("v1"), "kind": .string("Secret"), "type": .string(type),
