@@ -38,7 +38,11 @@ public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
+    /// The connection's task runs on its own event loop (`EventLoopTaskExecutor`), not on the
+    /// global pool: reading a request and writing its answer then take no thread switches.
     public func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+        await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) {
+            await base.handle(value: value, logger: logger)
+        }
     }
 }

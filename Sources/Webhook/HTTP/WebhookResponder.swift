@@ -67,11 +67,29 @@ public struct WebhookResponder: HTTPResponder {
         case badRequest(ByteBuffer)
     }
 
-    /// What the first worker hop ends with: a judgement, or a review that must first wait for the
-    /// live view's read-through GETs (off the worker) and then be judged in a second hop.
+    /// What decoding and reading the view end with: a judgement, a review to judge on a worker, or
+    /// one that must first wait for the live view's read-through GETs and then go to a worker.
     private enum FirstHop: Sendable {
         case judged(Judgement)
+        case needsWorker(AdmissionRequest, ClusterView.Reading)
         case needsLookups(AdmissionRequest, ClusterView.Reading)
+    }
+
+    /// Bodies up to this size may be decoded and judged on the event loop: tens of microseconds.
+    static let eventLoopBodyLimit = 64 * 1024
+
+    /// Whether judging `request` takes time bounded by its own (small) body, whatever the cluster
+    /// holds: CREATE and UPDATE of workloads (pod template annotations and ports; no cluster state)
+    /// and of Ingresses (at most 256 Policy references and their TLS Secrets, each a dictionary read,
+    /// Secret verdicts remembered by the snapshot). Those are most of the webhook's traffic, and a
+    /// worker hop costs more than judging them. Policies (an UPDATE re-judges every Ingress and
+    /// VirtualServer that references it), Secrets (certificate parsing), VirtualServers and their
+    /// routes, and every DELETE (referrer lookups) go to the review workers.
+    static func isJudgedOnEventLoop(_ request: AdmissionRequest) -> Bool {
+        guard request.operation == .create || request.operation == .update else { return false }
+        let kind = request.kind
+        if kind.kind == "Ingress" { return kind.group == "networking.k8s.io" }
+        return PodTemplateView.workloadGroups[kind.kind]?.contains(kind.group) ?? false
     }
 
     private func validate(_ request: Request, connection: (any Channel)?) async -> Response {
@@ -102,14 +120,17 @@ public struct WebhookResponder: HTTPResponder {
         }
         defer { bodyBudget.release(reserved) }
         do {
-            let body = try await Self.withDeadline(expires - .now) {
+            let body = try await Self.withDeadline(expires - .now, on: connection?.eventLoop) {
                 try await request.body.collect(upTo: Self.maxBodySize)
             }
-            // Decoding and judging run on a worker, within what is left of the deadline, and stop
-            // when the caller hangs up: never on the threads that serve connections and probes.
-            // One hop decodes, reads the cluster view and judges. Only when the live view lacks a
-            // reference does the review leave the worker for the read-through GETs (bounded to 1 s)
-            // and come back for a second hop, so a worker never waits on the network.
+            // Where a review is judged (`isJudgedOnEventLoop`): a small body whose review costs time
+            // bounded by its own size is decoded and judged right here, on the connection's event
+            // loop, as NIO handlers do their work. Everything else runs on a worker, within what is
+            // left of the deadline, and stops when the caller hangs up: a review whose cost depends on
+            // the cluster (a Policy UPDATE re-judges every referrer) or on crypto never holds the
+            // threads that serve connections and probes. Only when the live view lacks a reference
+            // does a review wait for the read-through GETs (bounded to 1 s), then go to a worker, so
+            // a worker never waits on the network.
             let (reviewer, clusterView, metrics, auditLog, logger) = (self.reviewer, self.clusterView, self.metrics, self.auditLog, self.logger)
             let slots = connectionSlots
             func onWorker<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
@@ -134,8 +155,7 @@ public struct WebhookResponder: HTTPResponder {
                 auditLog.record(request: admission, mode: reviewer.mode, outcome: outcome)
                 return .answered(AdmissionWire.responseBuffer(outcome.response))
             }
-            let judgement: Judgement
-            switch try await onWorker({ () -> FirstHop in
+            @Sendable func firstHop(judgingEverything: Bool) -> FirstHop {
                 let admission: AdmissionRequest
                 do throws(AdmissionReviewDecodingError) {
                     admission = try AdmissionReview.decodeRequest(from: body)
@@ -144,10 +164,18 @@ public struct WebhookResponder: HTTPResponder {
                 }
                 let reading = clusterView.read(for: admission)
                 guard !reading.needsLookups else { return .needsLookups(admission, reading) }
+                guard judgingEverything || Self.isJudgedOnEventLoop(admission) else { return .needsWorker(admission, reading) }
                 return .judged(judge(admission, reading.snapshot, mode: reading.mode))
-            }) {
-            case .judged(let first):
-                judgement = first
+            }
+            let first = body.readableBytes <= Self.eventLoopBodyLimit
+                ? firstHop(judgingEverything: false)
+                : try await onWorker { firstHop(judgingEverything: true) }
+            let judgement: Judgement
+            switch first {
+            case .judged(let answer):
+                judgement = answer
+            case .needsWorker(let admission, let reading):
+                judgement = try await onWorker { judge(admission, reading.snapshot, mode: reading.mode) }
             case .needsLookups(let admission, let reading):
                 let snapshot = await clusterView.completing(reading)
                 judgement = try await onWorker { judge(admission, snapshot, mode: reading.mode) }
@@ -212,10 +240,13 @@ public struct WebhookResponder: HTTPResponder {
     /// racing `Task.sleep` child did the same job, but a cancelled sleep's timer stays queued until
     /// its deadline: at thousands of reviews a second with a 10–30 s limit that kept tens of MB of
     /// timers alive and cost a third of the throughput.
-    static func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let work = Task { try await body() }
+    /// With `eventLoop`, `body` and its timer run there (the connection's loop, where its bytes arrive).
+    static func withDeadline<T: Sendable>(_ limit: Duration, on eventLoop: (any EventLoop)? = nil,
+                                          _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let executor = eventLoop.map { EventLoopTaskExecutor($0) }
+        let work = Task(executorPreference: executor) { try await body() }
         let timedOut = NIOLockedValueBox(false)
-        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(limit)) {
+        let timer = (eventLoop ?? MultiThreadedEventLoopGroup.singleton.any()).scheduleTask(in: TimeAmount(limit)) {
             timedOut.withLockedValue { $0 = true }
             work.cancel()
         }
