@@ -170,7 +170,7 @@ public enum SecretRules {
             // Undecodable bodies are already among the scan errors.
             guard let der = block.der else { continue }
             do {
-                result.certificates.append((block.index, try Certificate(derEncoded: der)))
+                result.certificates.append((block.index, try CertificateCache.shared.certificate(derEncoded: der)))
             } catch {
                 result.addProblem("\(block): \(error.reason)")
             }
@@ -188,7 +188,7 @@ public enum SecretRules {
             if ReviewCancellation.isCurrentCancelled { break }
             guard let der = block.der else { continue }
             do {
-                result.certificates.append((block.index, try Certificate(derEncoded: der)))
+                result.certificates.append((block.index, try CertificateCache.shared.certificate(derEncoded: der)))
             } catch {
                 result.addProblem("\(block): \(error.reason)")
             }
