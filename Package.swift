@@ -45,13 +45,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Base64Codec",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Certificates",
-            dependencies: ["COpenSSLShims"],
+            dependencies: ["COpenSSLShims", "Base64Codec"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "KubeModel",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["Base64Codec", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -138,7 +142,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CertificatesTests", dependencies: ["Certificates"], swiftSettings: swiftSettings),
-        .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "KubeModelTests", dependencies: ["KubeModel", "Base64Codec"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RulesTests",
             dependencies: ["Rules", "KubeModel", "Certificates"],

@@ -1,3 +1,4 @@
+import Base64Codec
 import COpenSSLShims
 import Foundation
 
@@ -241,7 +242,7 @@ private struct PEMScanner {
                 return
             }
             let base64 = block.body.joined()
-            let der = Data(base64Encoded: base64).map { [UInt8]($0) }
+            let der = GoBase64.decode(base64)
             if der == nil || base64.isEmpty {
                 errors.append(CertificateError(kind: .malformedBase64, blockIndex: block.index, line: block.line, reason: "the base64 body of the \(block.label) block is empty, truncated or not base64"))
             }

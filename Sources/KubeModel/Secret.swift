@@ -1,4 +1,4 @@
-import Foundation
+import Base64Codec
 
 /// A v1 Secret as the rules see it: type and decoded data (`data` base64, `stringData` merged over it,
 /// as the API server does on write).
@@ -23,7 +23,7 @@ public struct SecretView: Sendable {
         undecodableKeys = []
         for (key, value) in object.raw["data"]?.objectValue ?? [:] {
             if let text = value.stringValue, let bytes = Self.decodeBase64(text) {
-                data[key] = Array(bytes)
+                data[key] = bytes
             } else if !value.isNull {
                 undecodableKeys.append(key)
             }
@@ -39,16 +39,9 @@ public struct SecretView: Sendable {
         object.raw["type"]?.stringValue ?? "Opaque"
     }
 
-    /// Decodes like the API server (Go's `base64.StdEncoding`): padding required, line breaks skipped, any
-    /// other character outside the alphabet invalid. Lenient decoding would turn garbage into silently different bytes.
-    /// Filters UTF-8 bytes, not Characters: CR and LF always stand alone as grapheme clusters (or form "\r\n"
-    /// together), so dropping the bytes 0x0A and 0x0D is the same and avoids grapheme breaking of every character.
-    static func decodeBase64(_ text: String) -> Data? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 where byte != UInt8(ascii: "\n") && byte != UInt8(ascii: "\r") {
-            bytes.append(byte)
-        }
-        return Data(base64Encoded: Data(bytes))
+    /// Decodes like the API server (Go's `base64.StdEncoding`, `GoBase64`): padding required, line
+    /// breaks skipped, any other character outside the alphabet invalid.
+    static func decodeBase64(_ text: String) -> [UInt8]? {
+        GoBase64.decode(text)
     }
 }
