@@ -137,7 +137,8 @@ private struct PEMScanner {
         let label: String
         let index: Int
         let line: Int
-        var body: [Substring] = []
+        /// The base64 lines, joined.
+        var body: [UInt8] = []
         var inHeaders = true
         var hasHeaders = false
     }
@@ -192,6 +193,8 @@ private struct PEMScanner {
     }
 
     private static func label(of line: String, marker: String) -> String? {
+        // Nearly every line is base64 body: a byte test turns those away before any Character work.
+        guard line.utf8.first == UInt8(ascii: "-") else { return nil }
         let prefix = "-----\(marker) "
         guard line.hasPrefix(prefix), line.hasSuffix("-----"), line.count >= prefix.count + 5 else { return nil }
         let label = line.dropFirst(prefix.count).dropLast(5)
@@ -241,8 +244,8 @@ private struct PEMScanner {
                 blocks.append(PEMBlock(label: block.label, index: block.index, line: block.line, der: nil, hasHeaders: block.hasHeaders))
                 return
             }
-            let base64 = block.body.joined()
-            let der = GoBase64.decode(base64)
+            let base64 = block.body
+            let der = base64.withUnsafeBufferPointer { GoBase64.decode($0) }
             if der == nil || base64.isEmpty {
                 errors.append(CertificateError(kind: .malformedBase64, blockIndex: block.index, line: block.line, reason: "the base64 body of the \(block.label) block is empty, truncated or not base64"))
             }
@@ -267,7 +270,8 @@ private struct PEMScanner {
                 return
             }
         }
-        if !line.isEmpty { block.body.append(line) }
+        var line = line
+        line.withUTF8 { block.body.append(contentsOf: $0) }
         open = block
     }
 }
