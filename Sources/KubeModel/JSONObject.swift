@@ -29,6 +29,11 @@ public struct JSONObject: Sendable {
         index = nil
     }
 
+    fileprivate init(members: ContiguousArray<Member>, index: [String: Int]?) {
+        self.members = members
+        self.index = index
+    }
+
     /// Members in order; a repeated name keeps its first position and its last value.
     public init<S: Sequence>(_ pairs: S) where S.Element == (String, JSONValue) {
         self.init()
@@ -101,22 +106,33 @@ public struct JSONObject: Sendable {
 }
 
 extension JSONObject {
-    /// Builds an object from members the parser collected, which may repeat a name. Small objects
-    /// (nearly all) are checked for repeats pairwise; larger ones through the index.
-    init(parsed pairs: ArraySlice<(key: String, value: JSONValue)>) {
-        self.init()
-        members.reserveCapacity(pairs.count)
-        if pairs.count <= Self.indexThreshold {
-            for (key, value) in pairs {
-                if let found = members.firstIndex(where: { $0.key == key }) {
-                    members[found].value = value
-                } else {
-                    members.append(Member(key: key, value: value))
+    /// The object of members the parser collected in document order, which may repeat a name
+    /// (rare): kept as they are unless a name repeats. Small objects (nearly all) are checked
+    /// pairwise, larger ones through the index.
+    init(parsed members: consuming ContiguousArray<Member>) {
+        if members.count <= Self.indexThreshold {
+            var repeated = false
+            outer: for later in members.indices.dropFirst() {
+                for earlier in members.indices[..<later] where members[earlier].key == members[later].key {
+                    repeated = true
+                    break outer
                 }
             }
+            if !repeated {
+                self = JSONObject(members: members, index: nil)
+                return
+            }
         } else {
-            for (key, value) in pairs { self[key] = value }
+            var positions = [String: Int](minimumCapacity: members.count)
+            for (position, member) in members.enumerated() where positions.updateValue(position, forKey: member.key) == nil {}
+            if positions.count == members.count {
+                self = JSONObject(members: members, index: positions)
+                return
+            }
         }
+        var object = JSONObject()
+        for member in members { object[member.key] = member.value }
+        self = object
     }
 }
 

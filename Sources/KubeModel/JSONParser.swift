@@ -63,9 +63,6 @@ public struct JSONParser {
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
-    /// Members of the objects being read, innermost last: each object's dictionary is built once
-    /// at its full size instead of growing (and rehashing) member by member.
-    private var pendingMembers: [(key: String, value: JSONValue)] = []
 
     private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -112,7 +109,9 @@ public struct JSONParser {
             index += 1
             return .object([:])
         }
-        let first = pendingMembers.count
+        // Most Kubernetes objects have a handful of members: room for them up front, grown beyond.
+        var members = ContiguousArray<JSONObject.Member>()
+        members.reserveCapacity(4)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
@@ -124,7 +123,7 @@ public struct JSONParser {
             // Duplicate keys: the last wins, as in Go's encoding/json (what the API server uses).
             if let childRole = role.child(key) {
                 let value = try parseValue(depth: depth, role: childRole)
-                pendingMembers.append((key, value))
+                members.append(JSONObject.Member(key: key, value: value))
             } else {
                 try skipValue(depth: depth)
             }
@@ -133,9 +132,7 @@ public struct JSONParser {
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
             if bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                let members = JSONObject(parsed: pendingMembers[first...])
-                pendingMembers.removeSubrange(first...)
-                return .object(members)
+                return .object(JSONObject(parsed: members))
             }
             throw error("expected ',' or '}'")
         }
@@ -145,6 +142,7 @@ public struct JSONParser {
         guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
         index += 1
         var elements: [JSONValue] = []
+        elements.reserveCapacity(4)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
