@@ -181,6 +181,22 @@ def test_normal_review_and_probe_answered_while_two_slow_reviews_run(crowded_ser
         sock.close()
 
 
+def test_ingress_review_answered_while_every_worker_is_busy(crowded_server):
+    """An Ingress CREATE is judged on the connection's event loop: with more slow Policy UPDATEs
+    in flight than there are review workers (four on this machine), it is still answered at once."""
+    server = crowded_server
+    slow = review_body(slow_request())
+    in_flight = [send_review(server, slow) for _ in range(6)]
+    time.sleep(0.3)
+    start = time.time()
+    answer = server.review(admission_request(ingress(name="fresh", policies="ingress-mtls", hosts=("fresh.example.com",))))
+    elapsed = time.time() - start
+    assert answer["allowed"] is True, answer
+    assert elapsed < 1.0, elapsed
+    for sock in in_flight:
+        sock.close()
+
+
 def test_deadline_passed_answers_504_and_stops(crowded_server):
     server = crowded_server
     sock = send_review(server, review_body(slow_request()), path="/validate?timeout=500ms")
