@@ -209,6 +209,8 @@ public struct WebhookResponder: HTTPResponder {
 
     static func isJSON(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
+        // What the API server sends, without Foundation's trimming and lowercasing.
+        if contentType == "application/json" { return true }
         let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }
