@@ -9,7 +9,9 @@ import Synchronization
 /// A hit costs one hash of the DER bytes. Only public certificates are kept (never keys), and
 /// only successes: a certificate that fails to parse is parsed, and fails, again.
 public final class CertificateCache: Sendable {
-    /// Shared by the rules: at most 1,024 certificates and 4 MiB of DER.
+    /// Shared by the rules: at most 1,024 certificates and 4 MiB of DER. A self-issued certificate
+    /// whose signature nobody has asked about yet also holds OpenSSL's decoded copy (a few KB with
+    /// its public key; `Certificate.isSelfSigned`), so the bound is about 1,024 × (DER + 5 KB).
     public static let shared = CertificateCache(maximumEntries: 1024, maximumBytes: 4 << 20)
 
     private struct Key: Hashable {

@@ -112,6 +112,17 @@ public final class InMemorySnapshot: ClusterSnapshot {
         secretReferrersByKey[ObjectKey(namespace: namespace, name: name)] ?? []
     }
 
+    /// Computes the verdict of every `nginx.org/ca` and `kubernetes.io/tls` Secret now, as the live
+    /// view does when a Secret arrives: `serve --state` calls it before it is ready, so that no
+    /// review, least of all one judged on an event loop, parses certificates or keys of the state.
+    public func computeSecretVerdicts() {
+        for (key, secret) in secrets {
+            let type = SecretView.type(of: secret)
+            guard type == SecretView.caType || type == SecretView.tlsType else { continue }
+            _ = secretContentFailures(key, requiredType: type) { ReferenceIndex.contentFailures(ofSecret: secret) }
+        }
+    }
+
     public func secretContentFailures(_ key: ObjectKey, requiredType: String, compute: () -> [Finding]) -> [Finding] {
         let verdictKey = VerdictKey(secret: key, requiredType: requiredType)
         if let known = secretVerdicts.withLock({ $0[verdictKey] }) { return known }

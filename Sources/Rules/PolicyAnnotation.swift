@@ -12,12 +12,12 @@ enum PolicyAnnotation {
     /// One comma-separated item, trimmed.
     struct Item: Sendable, Hashable {
         /// The item as written, without surrounding whitespace.
-        var text: String
+        let text: String
         /// 1-based position in the list, for messages.
-        var position: Int
+        let position: Int
         /// The part before the first `/`, when there is one.
-        var namespace: String?
-        var name: String
+        let namespace: String?
+        let name: String
 
         /// Why this item is not a valid reference, or `nil`.
         let problem: String?
@@ -69,7 +69,7 @@ enum PolicyAnnotation {
             let text = trimmed(raw)
             if let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) {
                 return Item(text: text, position: index + 1, namespace: String(text[..<slash]),
-                            name: String(text[text.index(after: slash)...]))
+                            name: String(text[text.utf8.index(after: slash)...]))
             }
             return Item(text: text, position: index + 1, namespace: nil, name: text)
         }

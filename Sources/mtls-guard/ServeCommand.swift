@@ -170,7 +170,9 @@ struct ServeCommand: AsyncParsableCommand {
         if !state.isEmpty {
             let loaded = try loadManifests(state)
             logger.info("cluster view: manifests (--state)", metadata: ["objects": .stringConvertible(loaded.count)])
-            return ClusterView(InMemorySnapshot(objects: loaded.map(\.object)))
+            let snapshot = InMemorySnapshot(objects: loaded.map(\.object))
+            snapshot.computeSecretVerdicts()
+            return ClusterView(snapshot)
         }
         guard let configuration = try cluster.configuration() else {
             logger.notice("cluster view: none (not in a pod, no --kubeconfig, $KUBECONFIG or --state); rules that look at other objects are skipped")

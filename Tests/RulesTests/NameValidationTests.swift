@@ -20,6 +20,15 @@ import Testing
         #expect(PolicyAnnotation.commaSeparated(value).map(String.init) == expected, "\(value)")
     }
 
+    /// The name after the `/` starts at the next byte: a combining mark after the slash stays part
+    /// of the (invalid) name rather than being skipped with the slash as one Character.
+    @Test func policyNameStartsRightAfterTheSlashByte() {
+        let item = PolicyAnnotation.parse("default/\u{301}mtls")[0]
+        #expect(item.namespace == "default" && item.name == "\u{301}mtls")
+        #expect(item.problem != nil)
+        #expect(item.key(defaultNamespace: "x") == nil)
+    }
+
     /// Go's `strings.Split`, which NIC uses, splits at the byte: a comma followed by a combining
     /// mark is still a separator, where Swift's Character-wise `split` saw one grapheme.
     @Test func commaSplitsAtTheByteAsNICDoes() {

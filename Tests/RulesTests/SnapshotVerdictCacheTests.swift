@@ -30,6 +30,22 @@ import Testing
         #expect(calls.withLock { $0 } == 2)
     }
 
+    /// `serve --state` computes every CA/TLS Secret's verdict before it is ready, so no review
+    /// (some are judged on an event loop) parses certificates of the state.
+    @Test func computedVerdictsAnswerWithoutComputingAgain() {
+        let snapshot = InMemorySnapshot(objects: [Self.secret("ca")].compactMap { $0 })
+        snapshot.computeSecretVerdicts()
+        let key = ObjectKey(namespace: "team", name: "ca")
+        let calls = Mutex(0)
+        let answer = snapshot.secretContentFailures(key, requiredType: SecretView.caType) {
+            calls.withLock { $0 += 1 }
+            return []
+        }
+        #expect(calls.withLock { $0 } == 0)
+        // The Secret has no ca.crt: its stored verdict is secret/ca's deny, as a review computes it.
+        #expect(answer.map(\.rule) == ["secret/ca"])
+    }
+
     @Test func anOverriddenSecretIsNeverAnsweredFromMemory() {
         let base = InMemorySnapshot(objects: [Self.secret("ca")].compactMap { $0 })
         let key = ObjectKey(namespace: "team", name: "ca")
