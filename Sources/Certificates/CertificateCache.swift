@@ -9,9 +9,7 @@ import Synchronization
 /// A hit costs one hash of the DER bytes. Only public certificates are kept (never keys), and
 /// only successes: a certificate that fails to parse is parsed, and fails, again.
 public final class CertificateCache: Sendable {
-    /// Shared by the rules: at most 1,024 certificates and 4 MiB of DER. A self-issued certificate
-    /// whose signature nobody has asked about yet also holds OpenSSL's decoded copy (a few KB with
-    /// its public key; `Certificate.isSelfSigned`), so the bound is about 1,024 × (DER + 5 KB).
+    /// Shared by the rules: at most 1,024 certificates and 4 MiB of DER.
     public static let shared = CertificateCache(maximumEntries: 1024, maximumBytes: 4 << 20)
 
     private struct Key: Hashable {
@@ -46,6 +44,10 @@ public final class CertificateCache: Sendable {
         let parsed = try Certificate(derEncoded: der)
         // A certificate larger than a sixteenth of the budget would push out many others.
         guard der.count <= maximumBytes / 16 else { return parsed }
+        // A self-issued certificate holds OpenSSL's decoded copy (a few KB with its public key)
+        // until its signature is checked (`isSelfSigned`); checked now, once, the copy is freed, and
+        // what the cache holds is the DER and plain values that the byte budget accounts for.
+        _ = parsed.isSelfSigned
         state.withLock { state in
             guard state.entries[key] == nil else { return }
             while !state.order.isEmpty, state.entries.count >= maximumEntries || state.bytes + der.count > maximumBytes {
