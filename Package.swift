@@ -141,11 +141,13 @@ let package = Package(
             dependencies: ["OpenSSLTLS", "Certificates", .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CertificatesTests", dependencies: ["Certificates"], swiftSettings: swiftSettings),
-        .testTarget(name: "KubeModelTests", dependencies: ["KubeModel", "Base64Codec"], swiftSettings: swiftSettings),
+        // Helpers the test targets share (temporary directories, thread CPU time); not part of the product.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "CertificatesTests", dependencies: ["Certificates", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KubeModelTests", dependencies: ["KubeModel", "Base64Codec", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RulesTests",
-            dependencies: ["Rules", "KubeModel", "Certificates"],
+            dependencies: ["Rules", "KubeModel", "Certificates", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,12 +1,13 @@
 import Certificates
 import Foundation
+import TestSupport
 import Testing
 
 /// The `openssl` command line tool must agree with what this module generates and concludes.
 @Suite struct OpenSSLAgreementTests {
     @Test(arguments: KeyType.allCases)
     func opensslVerifiesGeneratedChain(keyType: KeyType) throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let chain = try TestPKI.caChain(intermediates: 1, keyType: keyType)
         let leaf = try TestPKI.leaf(by: chain[1], sans: ["client.example"], keyType: keyType)
         let root = try scratch.write("root.pem", chain[0].certificatePEM)
@@ -21,7 +22,7 @@ import Testing
 
     @Test(arguments: [0, 1, 2])
     func verifyDepthAgreesWithOpenSSL(depth: Int) throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let chain = try TestPKI.caChain(intermediates: 1)
         let leaf = try TestPKI.leaf(by: chain[1])
         let root = try scratch.write("root.pem", chain[0].certificatePEM)
@@ -36,7 +37,7 @@ import Testing
 
     @Test(arguments: [nil, 0, 1, 3] as [Int?])
     func basicConstraintsAgreeWithOpenSSL(pathLength: Int?) throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let root = try TestPKI.root(pathLength: pathLength)
         let path = try scratch.write("ca.pem", root.certificatePEM)
         let run = try OpenSSLCLI.run(["x509", "-noout", "-ext", "basicConstraints", "-in", path])
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test func namesSerialAndDatesAgreeWithOpenSSL() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let root = try TestPKI.root("client-ca, \"quoted\"")
         let path = try scratch.write("ca.pem", root.certificatePEM)
         let run = try OpenSSLCLI.run(["x509", "-noout", "-subject", "-issuer", "-serial", "-nameopt", "RFC2253", "-in", path])
@@ -64,7 +65,7 @@ import Testing
     }
 
     @Test func extensionsArePresent() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let root = try TestPKI.root(keyType: .rsa2048)
         let leaf = try TestPKI.leaf(by: root, sans: ["a.example", "192.0.2.1"], keyType: .rsa2048)
         let path = try scratch.write("leaf.pem", leaf.certificatePEM)
@@ -79,7 +80,7 @@ import Testing
     }
 
     @Test func revokedLeafFailsCRLCheck() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let root = try TestPKI.root()
         let leaf = try TestPKI.leaf(by: root)
         let crl = try CertificateFactory.crl(
@@ -97,7 +98,7 @@ import Testing
     /// Keys in the traditional formats (`RSA PRIVATE KEY`, `EC PRIVATE KEY`) that older tooling writes.
     @Test(arguments: KeyType.allCases)
     func traditionalKeyFormatsParse(keyType: KeyType) throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let root = try TestPKI.root(keyType: keyType)
         let path = try scratch.write("key.pem", root.privateKeyPEM)
         let run = try OpenSSLCLI.run(["pkey", "-traditional", "-in", path])
@@ -111,7 +112,7 @@ import Testing
 
 @Suite struct ServingCertificateSetTests {
     @Test func writesAVerifiableSetWithPrivateKeys() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let directory = scratch.url.appendingPathComponent("certs")
         let sans = ["webhook", "webhook.ns", "webhook.ns.svc", "127.0.0.1"]
         let (ca, serving) = try ServingCertificateSet.write(to: directory, commonName: "webhook.ns.svc", sans: sans, keyType: .ecdsaP256, validity: 86400)

@@ -33,25 +33,6 @@ enum TestPKI {
     }
 }
 
-/// A scratch directory removed when the value is discarded by the test.
-final class ScratchDirectory {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("mtls-guard-certs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    @discardableResult
-    func write(_ name: String, _ contents: String) throws -> String {
-        let file = url.appendingPathComponent(name)
-        try Data(contents.utf8).write(to: file)
-        return file.path
-    }
-}
-
 /// The `openssl` command line tool, the reference these tests compare against.
 enum OpenSSLCLI {
     struct Run {

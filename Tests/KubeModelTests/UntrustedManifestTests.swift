@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import KubeModel
 
@@ -16,7 +17,7 @@ import Testing
 
     static func expectRefused(_ yaml: String, source: String, document: String) {
         var thrown: ManifestError?
-        let elapsed = cpuTime {
+        let elapsed = threadCPUTime {
             do {
                 _ = try ManifestLoader.load(data: Data(yaml.utf8), source: source)
             } catch let error as ManifestError {
@@ -53,7 +54,7 @@ import Testing
     }
 
     @Test func oversizedFileIsRefusedWithItsSize() throws {
-        let directory = try Scratch()
+        let directory = try TemporaryDirectory()
         let path = directory.url.appendingPathComponent("big.yaml").path
         #expect(FileManager.default.createFile(atPath: path, contents: nil))
         let handle = try #require(FileHandle(forWritingAtPath: path))
@@ -70,7 +71,7 @@ import Testing
     static let configMap = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: linked}\n"
 
     @Test func symlinkedFilesAndDirectoriesAreFollowedOnce() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let root = scratch.url.appendingPathComponent("manifests")
         let elsewhere = scratch.url.appendingPathComponent("elsewhere")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -86,7 +87,7 @@ import Testing
     }
 
     @Test func brokenSymlinkIsAnErrorNamingIt() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         try FileManager.default.createSymbolicLink(atPath: scratch.url.appendingPathComponent("gone.yaml").path,
                                                    withDestinationPath: scratch.url.appendingPathComponent("missing").path)
         #expect {
@@ -96,28 +97,4 @@ import Testing
             return error?.source.hasSuffix("gone.yaml") == true && error?.reason.contains("broken symbolic link") == true
         }
     }
-}
-
-/// The CPU time the calling thread spends in `work` (robust to other load, unlike wall time).
-func cpuTime(_ work: () -> Void) -> Duration {
-    func now() -> Duration {
-        var spec = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
-        return .seconds(spec.tv_sec) + .nanoseconds(spec.tv_nsec)
-    }
-    let start = now()
-    work()
-    return now() - start
-}
-
-/// A temporary directory, removed with the value.
-final class Scratch {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("mtls-guard-manifests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
 }

@@ -1,6 +1,7 @@
 import Certificates
 import Foundation
 import KubeModel
+import TestSupport
 import Testing
 @testable import Rules
 
@@ -15,23 +16,11 @@ import Testing
         evaluation.findings.reduce(0) { $0 + $1.message.utf8.count + $1.field.description.utf8.count + $1.rule.rawValue.utf8.count }
     }
 
-    /// The CPU time the calling thread spends in `work`: unlike wall time, it does not grow with
-    /// the other tests and processes sharing the machine.
-    static func cpuTime(_ work: () -> Void) -> Duration {
-        func now() -> Duration {
-            var spec = timespec()
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
-            return .seconds(spec.tv_sec) + .nanoseconds(spec.tv_nsec)
-        }
-        let start = now()
-        work()
-        return now() - start
-    }
 
     /// The findings and the CPU time of evaluating `object` against `state`.
     static func timed(_ object: KubeObject, state: [KubeObject]?) -> (Evaluation, Duration) {
         var evaluation: Evaluation?
-        let elapsed = cpuTime { evaluation = Fixture.evaluate(object, state: state) }
+        let elapsed = threadCPUTime { evaluation = Fixture.evaluate(object, state: state) }
         return (evaluation ?? Evaluation(findings: []), elapsed)
     }
 
@@ -73,7 +62,7 @@ import Testing
         // One block, 200,000 blank lines after its BEGIN line (0.2 MB).
         let padded = String(lines[0]) + String(repeating: "\n", count: 200_000) + "\n" + lines.dropFirst().joined(separator: "\n")
         var scan: PEMScan?
-        let elapsed = Self.cpuTime { scan = PEMBundle.blocks(in: Array(padded.utf8)) }
+        let elapsed = threadCPUTime { scan = PEMBundle.blocks(in: Array(padded.utf8)) }
         #expect(scan?.errors.isEmpty == true)
         #expect(scan?.blocks.first?.der == pki.root.certificate.der)
         #expect(elapsed < .seconds(1), "\(elapsed)")
@@ -145,7 +134,7 @@ import Testing
             commonName: "many", sans: sans, notBefore: SecretTestPKI.now.addingTimeInterval(-SecretTestPKI.day),
             notAfter: SecretTestPKI.now.addingTimeInterval(300 * SecretTestPKI.day)), by: pki.intermediate)
         var certificate: Certificate?
-        let parse = Self.cpuTime { certificate = try? Certificate(derEncoded: leaf.certificate.der) }
+        let parse = threadCPUTime { certificate = try? Certificate(derEncoded: leaf.certificate.der) }
         #expect(certificate?.subjectAlternativeNameCount == 100_000)
         #expect(certificate?.subjectAlternativeNames.count == Certificate.maximumAlternativeNames)
         #expect(parse < .seconds(1), "\(parse)")

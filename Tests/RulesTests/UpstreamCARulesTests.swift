@@ -1,6 +1,7 @@
 import Certificates
 import Foundation
 import KubeModel
+import TestSupport
 import Testing
 @testable import Rules
 
@@ -39,22 +40,6 @@ struct UpstreamTestPKI: Sendable {
 
     static let shared: Result<UpstreamTestPKI, any Error> = Result { try make() }
     static func get() throws -> UpstreamTestPKI { try shared.get() }
-}
-
-/// A temporary directory, removed when the value is released.
-final class UpstreamTempDirectory {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("mtls-guard-upstream-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    func write(_ name: String, _ text: String) throws {
-        try Data(text.utf8).write(to: url.appendingPathComponent(name))
-    }
 }
 
 private let settings = Settings(now: SecretTestPKI.now)
@@ -278,7 +263,7 @@ struct UpstreamCARulesTests {
     @Test("disk authority with real files", arguments: diskCases)
     func diskFiles(_ c: DiskCase) throws {
         let pki = try UpstreamTestPKI.get()
-        let directory = try UpstreamTempDirectory()
+        let directory = try TemporaryDirectory()
         for (name, content) in c.files(pki) { try directory.write(name, content) }
         let findings = UpstreamCARules.check(document: try json(disk(bundle: c.withBundle ? "bundle.crt" : nil)),
                                              baseDirectory: directory.url, requireFiles: false, settings: settings)
@@ -294,7 +279,7 @@ struct UpstreamCARulesTests {
 
     @Test("missing files: warn by default, deny with --require-files", arguments: [false, true])
     func missingFiles(requireFiles: Bool) throws {
-        let directory = try UpstreamTempDirectory()
+        let directory = try TemporaryDirectory()
         let findings = UpstreamCARules.check(document: try json(disk()), baseDirectory: directory.url,
                                              requireFiles: requireFiles, settings: settings)
         #expect(pairs(findings) == ["upstream-ca/pem config.cert_file_path", "upstream-ca/pem config.key_file_path",
@@ -305,7 +290,7 @@ struct UpstreamCARulesTests {
 
     @Test func directoryIsUnreadable() throws {
         let pki = try UpstreamTestPKI.get()
-        let directory = try UpstreamTempDirectory()
+        let directory = try TemporaryDirectory()
         try FileManager.default.createDirectory(at: directory.url.appendingPathComponent("bundle.crt"), withIntermediateDirectories: true)
         try directory.write("signing.crt", pki.intermediate.certificatePEM)
         try directory.write("signing.key", pki.intermediate.privateKeyPEM)
@@ -316,7 +301,7 @@ struct UpstreamCARulesTests {
 
     @Test func absolutePathsAndTheFixture() throws {
         let pki = try UpstreamTestPKI.get()
-        let directory = try UpstreamTempDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write("intermediate.crt", pki.intermediate.certificatePEM)
         try directory.write("intermediate.key", pki.intermediate.privateKeyPEM)
         try directory.write("root.crt", pki.root.certificatePEM)
@@ -333,7 +318,7 @@ struct UpstreamCARulesTests {
 
     @Test func expiringSoonWarns() throws {
         let pki = try SecretTestPKI.get()
-        let directory = try UpstreamTempDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write("signing.crt", pki.root.certificatePEM)
         try directory.write("signing.key", pki.root.privateKeyPEM)
         try directory.write("bundle.crt", pki.root.certificatePEM + pki.expiringSoon.certificatePEM)
@@ -347,7 +332,7 @@ struct UpstreamCARulesTests {
     @Test("aws_pca supplemental bundle roots need pathlen >= 2", arguments: [(false, false), (true, true)])
     func supplementalBundle(shortRoot: Bool, fires: Bool) throws {
         let pki = try UpstreamTestPKI.get()
-        let directory = try UpstreamTempDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write("roots.pem", (shortRoot ? pki.shortRoot : pki.root).certificatePEM)
         let document = try json(#"{"apiVersion": "v1", "upstreamAuthority": "aws_pca", "config": {"region": "r", "certificate_authority_arn": "arn:aws:acm-pca:r:1:certificate-authority/x", "supplemental_bundle_path": "roots.pem"}}"#)
         let findings = UpstreamCARules.check(document: document, baseDirectory: directory.url, requireFiles: true, settings: settings)
@@ -388,10 +373,10 @@ struct CheckUpstreamCACommandTests {
 
     /// disk.yaml copied into a temp directory with the certificate files it names.
     /// Certificates valid at the real current time: the CLI judges at the time it runs.
-    static func diskDirectory(mismatchedKey: Bool = false) throws -> UpstreamTempDirectory {
+    static func diskDirectory(mismatchedKey: Bool = false) throws -> TemporaryDirectory {
         let root = try CertificateFactory.selfSigned(CertificateRequest(commonName: "CLI Root CA", isCA: true))
         let intermediate = try CertificateFactory.issue(CertificateRequest(commonName: "CLI Intermediate CA", isCA: true, pathLength: 1), by: root)
-        let directory = try UpstreamTempDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write("disk.yaml", String(decoding: try Data(contentsOf: fixtures.appendingPathComponent("disk.yaml")), as: UTF8.self))
         try directory.write("intermediate.crt", intermediate.certificatePEM)
         try directory.write("intermediate.key", (mismatchedKey ? root : intermediate).privateKeyPEM)
@@ -426,7 +411,7 @@ struct CheckUpstreamCACommandTests {
 
     @Test("missing files: exit 0 with warnings, 1 with --require-files", arguments: [false, true])
     func missingFiles(requireFiles: Bool) throws {
-        let directory = try UpstreamTempDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write("disk.json", String(decoding: try Data(contentsOf: fixtures.appendingPathComponent("disk.json")), as: UTF8.self))
         let run = try Self.run([directory.url.appendingPathComponent("disk.json").path] + (requireFiles ? ["--require-files"] : []))
         #expect(run.status == (requireFiles ? 1 : 0))
@@ -444,7 +429,7 @@ struct CheckUpstreamCACommandTests {
 
     @Test("--expiry-window-days", arguments: [(5, false), (30, true)])
     func expiryWindow(days: Int, warns: Bool) throws {
-        let directory = try UpstreamTempDirectory()
+        let directory = try TemporaryDirectory()
         // Relative to the real clock: the CLI judges at the time it runs.
         let root = try CertificateFactory.selfSigned(CertificateRequest(
             commonName: "Soon Root", isCA: true, notAfter: Date(timeIntervalSinceNow: 10 * SecretTestPKI.day)))
