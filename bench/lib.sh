@@ -11,8 +11,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# track PID: stop it on exit.
+# track PID: stop it on exit. untrack PID: it has been stopped already.
 track() { pids+=("$1"); }
+untrack() { local kept=() p; for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done; pids=("${kept[@]}"); }
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -81,5 +81,5 @@ curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^mtls_guard_(request
 echo
 kill -TERM $pid
 wait $pid && echo "server stopped cleanly (SIGTERM: readiness off, drain, exit 0)"
-pids=("${pids[@]/$pid}")
+untrack "$pid"
 echo "audit log lines written: $(grep -c '"audit":"true"' "$log" || true)"

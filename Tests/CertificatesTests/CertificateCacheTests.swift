@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func boundedInEntriesAndBytes() throws {
-        let roots = try (0..<6).map { try TestPKI.root("root-\($0)") }
+        let roots = try (0..<20).map { try TestPKI.root("root-\($0)") }
         let byCount = CertificateCache(maximumEntries: 3, maximumBytes: 1 << 20)
         for root in roots { _ = try byCount.certificate(derEncoded: root.certificate.der) }
         #expect(byCount.usage.entries == 3)
@@ -24,6 +24,7 @@ import Testing
         let byBytes = CertificateCache(maximumEntries: 100, maximumBytes: 16 * (size + 64))
         for root in roots { _ = try byBytes.certificate(derEncoded: root.certificate.der) }
         #expect(byBytes.usage.bytes <= 16 * (size + 64))
+        #expect(byBytes.usage.entries < roots.count)  // the byte bound, not the entry bound, pushed some out
         // Every certificate still parses right after its entry was pushed out.
         for root in roots { #expect(try byCount.certificate(derEncoded: root.certificate.der) == root.certificate) }
     }

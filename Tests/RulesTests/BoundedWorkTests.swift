@@ -16,7 +16,6 @@ import Testing
         evaluation.findings.reduce(0) { $0 + $1.message.utf8.count + $1.field.description.utf8.count + $1.rule.rawValue.utf8.count }
     }
 
-
     /// The findings and the CPU time of evaluating `object` against `state`.
     static func timed(_ object: KubeObject, state: [KubeObject]?) -> (Evaluation, Duration) {
         var evaluation: Evaluation?

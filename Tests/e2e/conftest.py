@@ -128,7 +128,7 @@ class Server:
                 conn.close()
 
     def review(self, request, conn=None, path="/validate?timeout=10s"):
-        body = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request})
+        body = review_body(request)
         status, headers, data = self.request("POST", path, body, {"Content-Type": "application/json"}, conn)
         assert status == 200, data
         review = json.loads(data)
@@ -196,6 +196,11 @@ def server_factory(tmp_path):
 @pytest.fixture
 def server(server_factory):
     return server_factory("--shutdown-delay", "0")
+
+
+def review_body(request):
+    """The AdmissionReview the API server POSTs for `request`, as bytes."""
+    return json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}).encode()
 
 
 def admission_request(obj, operation="CREATE", old=None, dry_run=False, user="alice"):

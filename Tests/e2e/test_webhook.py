@@ -324,11 +324,11 @@ def test_made_up_kinds_share_one_metric_label(server):
 
 def test_review_cli_answers_byte_for_byte_like_the_server(server, tmp_path):
     import subprocess
-    from conftest import BIN
+    from conftest import BIN, review_body
     request = admission_request(bad_policy())
-    body = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request})
+    body = review_body(request)
     _, _, served = server.request("POST", "/validate", body, {"Content-Type": "application/json"})
-    printed = subprocess.run([BIN, "review"], input=body.encode(), capture_output=True).stdout
+    printed = subprocess.run([BIN, "review"], input=body, capture_output=True).stdout
     assert printed.rstrip(b"\n") == served
 
 

@@ -16,13 +16,8 @@ for tool in nginx wrk curl openssl; do
   command -v $tool >/dev/null || { echo "error: $tool is required (apt-get install nginx-light wrk)"; exit 1; }
 done
 out=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$out"
-}
-trap cleanup EXIT
+work_dir=$out
+source bench/lib.sh
 python3 bench/webhook/make_bodies.py "$out/bodies" >/dev/null
 
 for port in 18443 18444 19090; do
@@ -33,8 +28,8 @@ done
 "$bin" serve --host 127.0.0.1 --port 18443 --metrics-port 19090 --certs-dir "$out/certs" \
   --state examples/good --shutdown-delay 0 --log-level warning >"$out/server.log" 2>&1 &
 pid=$!
-pids+=("$pid")
-until curl -sf -o /dev/null http://127.0.0.1:19090/readyz; do sleep 0.002; done
+track "$pid"
+wait_ready http://127.0.0.1:19090/readyz "$pid" "$out/server.log" 30
 
 # nginx: same certificate, one worker, static AdmissionReview.
 answer='{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"bench","allowed":true}}'
@@ -61,7 +56,7 @@ http {
 CONF
 # In the foreground (daemon off) as a job of this script, so cleanup always stops it.
 nginx -c "$out/nginx.conf" -p "$out" -g 'daemon off;' &
-pids+=("$!")
+track "$!"
 until curl -sfk -o /dev/null -X POST https://127.0.0.1:18444/validate; do sleep 0.05; done
 
 run() { # url body close delay connections -> "rps p50_ms p99_ms"
@@ -98,3 +93,4 @@ echo "peak RSS: $(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$pid/status)"
 echo "start to ready: make bench-startup"
 kill -TERM "$pid"
 wait "$pid" && echo "server exited cleanly after SIGTERM"
+untrack "$pid"
