@@ -113,8 +113,9 @@ public final class InMemorySnapshot: ClusterSnapshot {
     }
 
     /// Computes the verdict of every `nginx.org/ca` and `kubernetes.io/tls` Secret now, as the live
-    /// view does when a Secret arrives: `serve --state` calls it before it is ready, so that no
-    /// review, least of all one judged on an event loop, parses certificates or keys of the state.
+    /// view does when a Secret arrives: the webhook's fixed view (`serve --state`) calls it before it
+    /// is ready, so that no review, least of all one judged on an event loop, parses certificates
+    /// or keys of the state.
     public func computeSecretVerdicts() {
         for (key, secret) in secrets {
             let type = SecretView.type(of: secret)

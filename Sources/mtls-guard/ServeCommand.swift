@@ -77,6 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
         if !(1...1_000_000).contains(maxConnections) { throw ValidationError("--max-connections must be in 1...1000000") }
+        if !(1...1_000_000).contains(maxMetricsConnections) { throw ValidationError("--max-metrics-connections must be in 1...1000000") }
         if !clientCNs.isEmpty && clientCA == nil { throw ValidationError("--client-cn needs --client-ca") }
         if noCluster && (cluster.kubeconfig != nil || !state.isEmpty) { throw ValidationError("--no-cluster excludes --kubeconfig and --state") }
         if cluster.kubeconfig != nil && !state.isEmpty { throw ValidationError("--kubeconfig (live view) and --state (manifests) exclude each other") }
@@ -88,7 +89,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("\(name) must be a number of seconds in 0.01...86400")
         }
         for (name, value, range) in [("--shutdown-delay", shutdownDelay, 0...3600.0), ("--idle-timeout", idleTimeout, 0.001...86_400),
-                                     ("--certificate-check-interval", certificateCheckInterval, 0.001...86_400)]
+                                     ("--certificate-check-interval", certificateCheckInterval, 0.001...86_400),
+                                     ("--header-read-timeout", headerReadTimeout, 0.05...3600)]
         where !(value.isFinite && range.contains(value)) {
             throw ValidationError("\(name) must be a number of seconds in \(range.lowerBound)...\(range.upperBound)")
         }
@@ -114,7 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.mode = mode
         configuration.maximumConnections = maxConnections
         configuration.maximumMetricsConnections = maxMetricsConnections
-        configuration.headerReadTimeout = .milliseconds(Int64(max(0.05, headerReadTimeout) * 1000))
+        configuration.headerReadTimeout = Self.duration(headerReadTimeout)
         configuration.clientCAFile = clientCA
         configuration.clientCommonNames = clientCNs
         configuration.shutdownDelay = .milliseconds(Int64(shutdownDelay * 1000))
@@ -170,9 +172,7 @@ struct ServeCommand: AsyncParsableCommand {
         if !state.isEmpty {
             let loaded = try loadManifests(state)
             logger.info("cluster view: manifests (--state)", metadata: ["objects": .stringConvertible(loaded.count)])
-            let snapshot = InMemorySnapshot(objects: loaded.map(\.object))
-            snapshot.computeSecretVerdicts()
-            return ClusterView(snapshot)
+            return ClusterView(InMemorySnapshot(objects: loaded.map(\.object)))
         }
         guard let configuration = try cluster.configuration() else {
             logger.notice("cluster view: none (not in a pod, no --kubeconfig, $KUBECONFIG or --state); rules that look at other objects are skipped")

@@ -410,3 +410,12 @@ def test_answer_and_audit_line_stay_small_for_a_hostile_object(server_factory):
     time.sleep(0.3)
     lines = [line for line in s.logs().splitlines() if '"audit":"true"' in line]
     assert len(lines) == 1 and len(lines[0]) < 32 * 1024, len(lines[0])
+
+
+@pytest.mark.parametrize("option,value", [("--header-read-timeout", "inf"), ("--header-read-timeout", "1e300"),
+                                          ("--header-read-timeout", "0"), ("--max-metrics-connections", "0")])
+def test_serve_refuses_out_of_range_limits_before_starting(option, value):
+    """A limit from the command line is checked like the others: a clear error, never a trap at start."""
+    out = subprocess.run([BIN, "serve", option, value], capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and f"{option} must be" in out.stderr, out.stderr
+    assert "Fatal error" not in out.stderr and out.returncode not in (-4, -5, 132, 133), out.stderr

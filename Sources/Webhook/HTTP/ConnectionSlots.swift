@@ -20,7 +20,6 @@ public final class ConnectionSlots: Sendable {
     private struct State {
         var entries: [ObjectIdentifier: Entry] = [:]
         var idleCount = 0
-        var reclaimed = 0
         var listener: (any Channel)?
         var stopped = false
         var nextActionID: UInt64 = 0
@@ -33,12 +32,6 @@ public final class ConnectionSlots: Sendable {
     public init(limit: Int) {
         self.limit = max(1, limit)
     }
-
-    /// Connections held now.
-    public var count: Int { state.withLockedValue { $0.entries.count } }
-
-    /// Idle connections closed to make room since the start.
-    public var reclaimedCount: Int { state.withLockedValue { $0.reclaimed } }
 
     /// Whether a new connection can be taken: below the limit, or an idle one can make room.
     var canAccept: Bool { state.withLockedValue { !$0.stopped && ($0.entries.count < limit || $0.idleCount > 0) } }
@@ -63,7 +56,6 @@ public final class ConnectionSlots: Sendable {
             }
             guard let oldest, let entry = state.entries.removeValue(forKey: oldest.key) else { return nil }
             state.idleCount -= 1
-            state.reclaimed += 1
             return entry.channel
         }
         victim?.close(promise: nil)

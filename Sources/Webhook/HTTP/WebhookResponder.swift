@@ -28,12 +28,12 @@ public struct WebhookResponder: HTTPResponder {
     let workers: ReviewWorkers
     let bodyBudget: BodyBudget
     /// The listener's connections, to learn when a caller hangs up.
-    let connectionSlots: ConnectionSlots?
+    let connectionSlots: ConnectionSlots
     let logger: Logger
 
     public init(reviewer: AdmissionReviewer, clusterView: ClusterView, readiness: Readiness,
                 metrics: WebhookMetrics, auditLog: AuditLog, workers: ReviewWorkers, bodyBudget: BodyBudget,
-                connectionSlots: ConnectionSlots?, logger: Logger) {
+                connectionSlots: ConnectionSlots, logger: Logger) {
         self.bodyBudget = bodyBudget
         self.connectionSlots = connectionSlots
         self.reviewer = reviewer
@@ -92,7 +92,7 @@ public struct WebhookResponder: HTTPResponder {
         return PodTemplateView.workloadGroups[kind.kind]?.contains(kind.group) ?? false
     }
 
-    private func validate(_ request: Request, connection: (any Channel)?) async -> Response {
+    private func validate(_ request: Request, connection: any Channel) async -> Response {
         guard request.method == .post else {
             metrics.recordRejected(status: 405)
             return Self.closing(Self.methodNotAllowed("POST"), unlessBodyless: request)
@@ -120,7 +120,7 @@ public struct WebhookResponder: HTTPResponder {
         }
         defer { bodyBudget.release(reserved) }
         do {
-            let body = try await Self.withDeadline(expires - .now, on: connection?.eventLoop) {
+            let body = try await Self.withDeadline(expires - .now, on: connection.eventLoop) {
                 try await request.body.collect(upTo: Self.maxBodySize)
             }
             // Where a review is judged (`isJudgedOnEventLoop`): a small body whose review costs time
@@ -135,8 +135,8 @@ public struct WebhookResponder: HTTPResponder {
             let slots = connectionSlots
             func onWorker<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
                 try await workers.run(
-                    deadline: expires - .now, eventLoop: connection?.eventLoop,
-                    whenClientGone: connection.flatMap { channel in slots.map { slots in { action in slots.whenClosed(channel, action) } } },
+                    deadline: expires - .now, eventLoop: connection.eventLoop,
+                    whenClientGone: { action in slots.whenClosed(connection, action) },
                     onAbandon: { reason in
                         logger.warning("review abandoned: work stopped", metadata: [
                             "reason": .string(reason == .deadline ? "deadline passed" : "client closed the connection"),
@@ -242,13 +242,12 @@ public struct WebhookResponder: HTTPResponder {
     /// racing `Task.sleep` child did the same job, but a cancelled sleep's timer stays queued until
     /// its deadline: at thousands of reviews a second with a 10–30 s limit that kept tens of MB of
     /// timers alive and cost a third of the throughput.
-    /// With `eventLoop`, `body` and its timer run there (the connection's loop, where its bytes arrive).
-    static func withDeadline<T: Sendable>(_ limit: Duration, on eventLoop: (any EventLoop)? = nil,
+    /// `body` and its timer run on `eventLoop` (the connection's loop, where its bytes arrive).
+    static func withDeadline<T: Sendable>(_ limit: Duration, on eventLoop: any EventLoop,
                                           _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let executor = eventLoop.map { EventLoopTaskExecutor($0) }
-        let work = Task(executorPreference: executor) { try await body() }
+        let work = Task(executorPreference: EventLoopTaskExecutor(eventLoop)) { try await body() }
         let timedOut = NIOLockedValueBox(false)
-        let timer = (eventLoop ?? MultiThreadedEventLoopGroup.singleton.any()).scheduleTask(in: TimeAmount(limit)) {
+        let timer = eventLoop.scheduleTask(in: TimeAmount(limit)) {
             timedOut.withLockedValue { $0 = true }
             work.cancel()
         }

@@ -19,13 +19,11 @@ public final class ReviewWorkers: Sendable {
     }
 
     private let pool: NIOThreadPool
-    public let threadCount: Int
 
     /// - Parameter threads: more than the cores, so that a short review gets a thread (and a time
     ///   slice) while long ones run.
     public init(threads: Int) {
-        threadCount = max(1, threads)
-        pool = NIOThreadPool(numberOfThreads: threadCount)
+        pool = NIOThreadPool(numberOfThreads: max(1, threads))
         pool.start()
     }
 

@@ -12,7 +12,10 @@ public final class ClusterView: Sendable {
     /// The live view, when `serve` watches the API server.
     public let live: ClusterWatcher?
 
+    /// A fixed view. Its Secret verdicts are computed here, before the server is ready, as the live
+    /// view computes them at ingest: reviews judged on an event loop never parse certificates.
     public init(_ snapshot: (any ClusterSnapshot)? = nil) {
+        (snapshot as? InMemorySnapshot)?.computeSecretVerdicts()
         fixed = snapshot
         live = nil
     }
@@ -20,11 +23,6 @@ public final class ClusterView: Sendable {
     public init(live: ClusterWatcher) {
         fixed = nil
         self.live = live
-    }
-
-    public var snapshot: (any ClusterSnapshot)? {
-        if let live { return live.snapshot }
-        return fixed
     }
 
     /// The label of a Namespace that overrides `--mode` for the reviews of its objects.
@@ -44,7 +42,8 @@ public final class ClusterView: Sendable {
         public var needsLookups: Bool { !lookups.isEmpty }
     }
 
-    /// Reads the view for `request`: dictionary reads only, so it runs on the review's worker.
+    /// Reads the view for `request`: dictionary reads only, so it runs wherever the review is
+    /// judged (the connection's event loop or a review worker).
     public func read(for request: AdmissionRequest) -> Reading {
         guard let live else { return Reading(snapshot: fixed) }
         guard let base = live.snapshot else { return Reading(snapshot: nil) }
