@@ -31,7 +31,7 @@ public struct AuditJudge: Sendable {
         var findings = RuleEngine.evaluate(ReviewInput(creating: object, namespace: subject.key.namespace),
                                            snapshot: snapshot, settings: settings).findings
         if subject.isSecret, let ingestedContentFailures {
-            let type = object.raw["type"]?.stringValue
+            let type = SecretView.type(of: object)
             let replaced: Set<RuleID> = type == SecretView.caType ? ["secret/ca", "secret/ca-crl"] : ["secret/tls"]
             findings = findings.filter { !replaced.contains($0.rule) } + ingestedContentFailures
         }

@@ -63,7 +63,7 @@ public final class CertificateCache: Sendable {
     }
 
     /// Certificates held, and their DER bytes.
-    public var usage: (entries: Int, bytes: Int) {
+    var usage: (entries: Int, bytes: Int) {
         state.withLock { ($0.entries.count, $0.bytes) }
     }
 }

@@ -10,23 +10,18 @@ public struct IngressView: Sendable, Hashable {
         /// `service.name`; `nil` for a `resource` backend.
         public var serviceName: String?
         /// Where the backend is: `nil` for `spec.defaultBackend`, else its rule and path indices.
-        var position: (rule: Int, path: Int)?
+        var position: Position?
+
+        struct Position: Sendable, Hashable {
+            var rule: Int
+            var path: Int
+        }
 
         /// Rendered path of the backend, for messages; rendered only when asked (a finding names
         /// it), not for every backend of every review.
         public var path: String {
             guard let position else { return "spec.defaultBackend" }
             return "spec.rules[\(position.rule)].http.paths[\(position.path)].backend"
-        }
-
-        public static func == (lhs: Backend, rhs: Backend) -> Bool {
-            lhs.serviceName == rhs.serviceName && lhs.position?.rule == rhs.position?.rule && lhs.position?.path == rhs.position?.path
-        }
-
-        public func hash(into hasher: inout Hasher) {
-            hasher.combine(serviceName)
-            hasher.combine(position?.rule)
-            hasher.combine(position?.path)
         }
     }
 
@@ -73,7 +68,7 @@ public struct IngressView: Sendable, Hashable {
             let paths = reader.array(http?["paths"], at: "spec.rules[\(index)].http.paths").enumerated().map { pathIndex, rawPath in
                 let entry = reader.element(rawPath, at: "spec.rules[\(index)].http.paths[\(pathIndex)]")
                 return Path(path: entry["path"]?.stringValue,
-                            backend: Self.backend(entry["backend"], at: (index, pathIndex), reader: &reader))
+                            backend: Self.backend(entry["backend"], at: Backend.Position(rule: index, path: pathIndex), reader: &reader))
             }
             return Rule(host: rule["host"]?.stringValue, hasHTTP: http != nil, paths: paths)
         }
@@ -86,14 +81,14 @@ public struct IngressView: Sendable, Hashable {
         shapeProblems = reader.problems
     }
 
-    private static func backend(_ members: JSONObject, at position: (rule: Int, path: Int)?, reader: inout ShapeReader) -> Backend {
+    private static func backend(_ members: JSONObject, at position: Backend.Position?, reader: inout ShapeReader) -> Backend {
         var backend = Backend(serviceName: nil, position: position)
         let service = reader.object(members["service"], at: "\(backend.path).service")
         backend.serviceName = service?["name"]?.stringValue
         return backend
     }
 
-    private static func backend(_ raw: JSONValue?, at position: (rule: Int, path: Int), reader: inout ShapeReader) -> Backend {
+    private static func backend(_ raw: JSONValue?, at position: Backend.Position, reader: inout ShapeReader) -> Backend {
         let members = reader.object(raw, at: Backend(serviceName: nil, position: position).path) ?? [:]
         return backend(members, at: position, reader: &reader)
     }

@@ -22,7 +22,8 @@ public struct SecretView: Sendable {
         data = [:]
         undecodableKeys = []
         for (key, value) in object.raw["data"]?.objectValue ?? [:] {
-            if let text = value.stringValue, let bytes = Self.decodeBase64(text) {
+            // Decoded as the API server decodes it (Go's base64.StdEncoding).
+            if let text = value.stringValue, let bytes = GoBase64.decode(text) {
                 data[key] = bytes
             } else if !value.isNull {
                 undecodableKeys.append(key)
@@ -37,11 +38,5 @@ public struct SecretView: Sendable {
     /// The Secret's `type`, `Opaque` when unset, read without decoding its data.
     public static func type(of object: KubeObject) -> String {
         object.raw["type"]?.stringValue ?? "Opaque"
-    }
-
-    /// Decodes like the API server (Go's `base64.StdEncoding`, `GoBase64`): padding required, line
-    /// breaks skipped, any other character outside the alphabet invalid.
-    static func decodeBase64(_ text: String) -> [UInt8]? {
-        GoBase64.decode(text)
     }
 }

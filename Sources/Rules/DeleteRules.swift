@@ -125,16 +125,17 @@ public enum DeleteRules {
                                             snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
         let uses = secretUses(secret, storedType: SecretView.type(of: previous ?? secret), snapshot: snapshot, settings: settings)
         guard !uses.isEmpty else { return [] }
-        let view = SecretView(secret)
-        let content = contentFindings ?? SecretRules.contentFindings(view, root: FieldPath("data"), settings: settings)
+        let type = SecretView.type(of: secret)
+        // The data (private key included) is decoded only when the caller has no content findings.
+        let content = contentFindings ?? SecretRules.contentFindings(SecretView(secret), root: FieldPath("data"), settings: settings)
         var findings: [Finding] = []
         for requiredType in [SecretView.caType, SecretView.tlsType] {
             let needing = uses.filter { $0.requiredType == requiredType }
             guard !needing.isEmpty else { continue }
             let users = boundedList(needing.map(\.description), limit: referrerLimit)
-            if view.type != requiredType {
+            if type != requiredType {
                 findings.append(Finding(rule: "secret/in-use-update", severity: .deny, field: FieldPath("type"),
-                    message: FieldError.invalid(view.type, "\(users) need type \(FieldError.quote(requiredType)): NIC would serve 500 there; keep the type")))
+                    message: FieldError.invalid(type, "\(users) need type \(FieldError.quote(requiredType)): NIC would serve 500 there; keep the type")))
             } else if let failure = StateContext.contentFailures(content, requiredType: requiredType).first {
                 findings.append(Finding(rule: "secret/in-use-update", severity: .deny, field: failure.field,
                     message: "Forbidden: the new content fails \(failure.rule) (\(failure.message)) while \(users) use this Secret: NIC would serve 500 there"))

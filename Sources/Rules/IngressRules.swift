@@ -95,7 +95,7 @@ public enum IngressRules {
         guard !unknown.isEmpty else { return nil }
         var hints: [String] = []
         if unknown.contains(where: \.isEmpty) { hints.append("remove the empty item (extra comma)") }
-        if unknown.contains(where: { !$0.isEmpty && backendNames.contains($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+        if unknown.contains(where: { !$0.isEmpty && backendNames.contains(PolicyAnnotation.trimmed($0[...])) }) {
             hints.append("NIC does not trim names: remove the spaces around the commas")
         }
         let known = backendNames.isEmpty ? "this Ingress has no service backends"

@@ -15,13 +15,13 @@ public enum PolicyRules {
     /// NIC's `proxy_ssl_protocols` when the Policy does not set `protocols`.
     static let defaultProtocols = ["TLSv1", "TLSv1.1", "TLSv1.2"]
 
-    /// Every section 1 finding for `policy`.
     /// Which rules a judgement runs: all of them, or only those NIC itself checks (`isValid`).
     enum Scope {
         case all
         case checkedByNIC
     }
 
+    /// Every section 1 finding for `policy`.
     public static func findings(_ policy: PolicyView) -> [Finding] {
         findings(policy, scope: .all)
     }
