@@ -1,4 +1,6 @@
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 
 /// Bounds the request bytes held in memory at once across all connections.
 ///
@@ -12,6 +14,8 @@ public final class BodyBudget: Sendable {
         let id: UInt64
         let bytes: Int
         let continuation: CheckedContinuation<Bool, Never>
+        /// Its timeout, cancelled when the waiter is served first.
+        var timer: Scheduled<Void>?
     }
 
     private struct State {
@@ -57,10 +61,17 @@ public final class BodyBudget: Sendable {
                 continuation.resume(returning: true)
                 return
             }
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
+            // An event-loop timer, cancelled when the waiter is served: a sleeping task would stay
+            // queued (holding the budget) until the timeout passed.
+            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(timeout)) { [weak self] () -> Void in
                 self?.expire(id)
             }
+            let served = state.withLockedValue { state in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return true }
+                state.waiters[index].timer = timer
+                return false
+            }
+            if served { timer.cancel() }
         }
         return granted
     }
@@ -68,17 +79,20 @@ public final class BodyBudget: Sendable {
     /// Gives `bytes` back (the amount reserved) and wakes the waiters that now fit, in order.
     func release(_ bytes: Int) {
         let bytes = min(max(bytes, 0), capacity)
-        let woken: [CheckedContinuation<Bool, Never>] = state.withLockedValue { state in
+        let woken: [Waiter] = state.withLockedValue { state in
             state.available += bytes
-            var woken: [CheckedContinuation<Bool, Never>] = []
+            var woken: [Waiter] = []
             while let first = state.waiters.first, first.bytes <= state.available {
                 state.available -= first.bytes
-                woken.append(first.continuation)
+                woken.append(first)
                 state.waiters.removeFirst()
             }
             return woken
         }
-        woken.forEach { $0.resume(returning: true) }
+        for waiter in woken {
+            waiter.timer?.cancel()
+            waiter.continuation.resume(returning: true)
+        }
     }
 
     private func expire(_ id: UInt64) {
