@@ -119,7 +119,13 @@ public struct IngressView: Sendable, Hashable {
 
     /// Distinct service names of all backends, in first-seen order.
     public var backendServiceNames: [String] {
-        var seen = Set<String>()
-        return backends.compactMap(\.serviceName).filter { seen.insert($0).inserted }
+        var names = DistinctList<String>()
+        if let name = defaultBackend?.serviceName { names.insert(name) }
+        for rule in rules {
+            for path in rule.paths {
+                if let name = path.backend.serviceName { names.insert(name) }
+            }
+        }
+        return names.elements
     }
 }

@@ -53,7 +53,15 @@ public struct JSONObject: Sendable {
 
     private func position(of key: String) -> Int? {
         if let index { return index[key] }
-        return members.firstIndex { $0.key == key }
+        return members.firstIndex { Self.sameName($0.key, key) }
+    }
+
+    /// `==` with the byte counts compared first: most names compared along a member list differ,
+    /// and for two short names of different length that is one instruction instead of the
+    /// standard library's slow path for strings whose bits differ.
+    @inline(__always)
+    static func sameName(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.count == rhs.utf8.count && lhs == rhs
     }
 
     /// The member `key`; assigning `nil` removes it.
@@ -113,7 +121,7 @@ extension JSONObject {
         if members.count <= Self.indexThreshold {
             var repeated = false
             outer: for later in members.indices.dropFirst() {
-                for earlier in members.indices[..<later] where members[earlier].key == members[later].key {
+                for earlier in members.indices[..<later] where Self.sameName(members[earlier].key, members[later].key) {
                     repeated = true
                     break outer
                 }

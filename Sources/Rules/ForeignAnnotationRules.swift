@@ -44,8 +44,9 @@ enum ForeignAnnotationRules {
     /// Findings that need no state: upstream-TLS annotations always; client-auth annotations when the
     /// Ingress references no Policy at all.
     static func findings(_ ingress: IngressView) -> [Finding] {
-        var findings: [Finding] = []
         let annotations = ingress.annotations
+        guard hasIngressNginxAnnotation(annotations) else { return [] }
+        var findings: [Finding] = []
         for (key, equivalent) in upstreamEquivalents {
             guard let value = annotations[key] else { continue }
             findings.append(ignored(key, value: value, equivalent))
@@ -68,6 +69,13 @@ enum ForeignAnnotationRules {
         return findings
     }
 
+    /// Whether any annotation is ingress-nginx's. An Ingress has a few annotations: walking their
+    /// keys once is cheaper than a hashed lookup of every key these rules know, which most reviews
+    /// would make for nothing.
+    static func hasIngressNginxAnnotation(_ annotations: [String: String]) -> Bool {
+        annotations.keys.contains { $0.utf8.starts(with: prefix.utf8) }
+    }
+
     /// Whether the Ingress asks ingress-nginx for client-certificate verification.
     static func asksForClientAuth(_ annotations: [String: String]) -> Bool {
         if annotations[clientAuthSecret] != nil { return true }
@@ -79,6 +87,7 @@ enum ForeignAnnotationRules {
     /// referenced; otherwise ingress/foreign-mtls-annotation for each auth-tls annotation next to the Policy.
     static func clientAuthFindings(_ ingress: IngressView, referencesIngressMTLS: Bool) -> [Finding] {
         let annotations = ingress.annotations
+        guard hasIngressNginxAnnotation(annotations) else { return [] }
         if referencesIngressMTLS {
             return clientAuthEquivalents.compactMap { key, equivalent in
                 annotations[key].map { ignored(key, value: $0, equivalent) }

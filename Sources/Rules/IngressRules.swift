@@ -89,17 +89,21 @@ public enum IngressRules {
         if ingress.annotations[mergeableTypeKey] == "master" {
             return "Forbidden: a mergeable master has no backends and NIC removes \(key) from it: put the annotation on the minions whose paths route to these Services"
         }
-        let backendNames = Set(ingress.backendServiceNames)
+        let backendNames = ingress.backendServiceNames
+        let backendSet = Set(backendNames)
+        var unknown: [String] = []
         var seen = Set<String>()
-        let unknown = serviceList(value).filter { !backendNames.contains($0) && seen.insert($0).inserted }
+        for item in serviceList(value) where !backendSet.contains(item) && seen.insert(item).inserted {
+            unknown.append(item)
+        }
         guard !unknown.isEmpty else { return nil }
         var hints: [String] = []
         if unknown.contains(where: \.isEmpty) { hints.append("remove the empty item (extra comma)") }
-        if unknown.contains(where: { !$0.isEmpty && backendNames.contains(PolicyAnnotation.trimmed($0[...])) }) {
+        if unknown.contains(where: { !$0.isEmpty && backendSet.contains(PolicyAnnotation.trimmed($0[...])) }) {
             hints.append("NIC does not trim names: remove the spaces around the commas")
         }
         let known = backendNames.isEmpty ? "this Ingress has no service backends"
-            : "backends of this Ingress: " + boundedList(ingress.backendServiceNames.map { String($0.prefix(64)) })
+            : "backends of this Ingress: " + boundedList(backendNames.map { String($0.prefix(64)) })
         let listed = boundedList(unknown.map { FieldError.quote(String($0.prefix(64))) })
         return "Invalid value: not a backend Service of this Ingress: \(listed) (\(known)); NIC rejects the whole Ingress"
             + (hints.isEmpty ? "" : ": " + hints.joined(separator: "; "))
@@ -145,12 +149,18 @@ public enum IngressRules {
     /// first, then nginx.com/policies, de-duplicated by `namespace/name` (`p` and `default/p` in namespace
     /// `default` are one reference), each with the annotation it first appeared in.
     static func policyReferences(_ ingress: IngressView) -> [(annotation: String, key: ObjectKey)] {
-        var seen = Set<ObjectKey>()
-        return PolicyAnnotation.keys.flatMap { annotation in
-            PolicyAnnotation.parse(ingress.annotations[annotation] ?? "").prefix(PolicyAnnotation.maximumItems).compactMap { item in
-                item.key(defaultNamespace: ingress.namespace).map { (annotation, $0) }
+        var references: [(annotation: String, key: ObjectKey)] = []
+        var keys = DistinctList<ObjectKey>()
+        for annotation in PolicyAnnotation.keys {
+            // An absent annotation references nothing (parsing "" gives one empty, invalid item).
+            guard let value = ingress.annotations[annotation] else { continue }
+            for item in PolicyAnnotation.parse(value).prefix(PolicyAnnotation.maximumItems) {
+                if let key = item.key(defaultNamespace: ingress.namespace), keys.insert(key) {
+                    references.append((annotation, key))
+                }
             }
-        }.filter { seen.insert($0.key).inserted }
+        }
+        return references
     }
 
     /// Every section 4 reference finding for `ingress`.

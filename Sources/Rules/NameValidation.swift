@@ -63,6 +63,14 @@ enum FieldError {
     /// At most `quotedPrefixLength` characters are quoted; the rest is counted (`"abc..." (+1234 more
     /// characters)`), so a message's size is bounded whatever the value.
     static func quote(_ text: String) -> String {
+        // Most quoted values (object names, references) are short printable ASCII with nothing to
+        // escape: quoted as they are, without the scalar-by-scalar walk.
+        var plain = text
+        if plain.utf8.count <= quotedPrefixLength, plain.withUTF8({ bytes in
+            bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        }) {
+            return "\"" + text + "\""
+        }
         var out = "\""
         var quoted = 0
         var remaining = 0

@@ -16,6 +16,20 @@ import Testing
         #expect(text.hasSuffix("… (ingress-mtls/verify-client)"))
     }
 
+    /// The ASCII fast path and the character path cut at the same place: 120 characters either way,
+    /// where a non-ASCII message counts characters, not bytes (a CR LF pair or é + combining mark is one).
+    @Test(arguments: ["ascii only ", "caf\u{E9} na\u{EF}ve ", "e\u{301} and \r\n ", "\u{1F512} locked "])
+    func cutsCountCharactersWhateverTheScript(word: String) {
+        let message = String(repeating: word, count: 30)
+        let text = WarningList.format(prefix: "[warn] ", field: "spec.tls", message: message, rule: "r/x")
+        #expect(text.count == WarningList.perWarningLimit)
+        #expect(text.hasPrefix("[warn] spec.tls: " + String(word.prefix(4))))
+        #expect(text.hasSuffix("… (r/x)"))
+        let exact = String(repeating: "m", count: WarningList.perWarningLimit - "spec.tls: ".count - " (r/x)".count)
+        #expect(WarningList.format(prefix: "", field: "spec.tls", message: exact, rule: "r/x") == "spec.tls: \(exact) (r/x)")
+        #expect(WarningList.format(prefix: "", field: "spec.tls", message: exact + "m", rule: "r/x").hasSuffix("m… (r/x)"))
+    }
+
     @Test func veryLongFieldKeepsItsEndAndTheRule() {
         let field = "metadata.annotations[" + String(repeating: "x", count: 110) + "/the-end]"
         let text = WarningList.format(prefix: "", field: field, message: "Invalid value: something long", rule: "r/x")

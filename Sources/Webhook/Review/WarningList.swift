@@ -48,6 +48,13 @@ public struct WarningList: Sendable {
         let head = "\(prefix)\(field): "
         let tail = " (\(rule))"
         let full = head + message + tail
+        // Printable ASCII (almost every warning): one byte is one character, so sizes and cuts are
+        // byte counts, without walking grapheme clusters.
+        if isPrintableASCII(full) {
+            guard full.utf8.count > perWarningLimit else { return full }
+            let room = perWarningLimit - head.utf8.count - tail.utf8.count - 1
+            if room >= 16 { return head + String(decoding: message.utf8.prefix(room), as: UTF8.self) + "…" + tail }
+        }
         guard full.count > perWarningLimit else { return full }
         let room = perWarningLimit - head.count - tail.count - 1
         if room >= 16 { return head + message.prefix(room) + "…" + tail }
@@ -55,5 +62,10 @@ public struct WarningList: Sendable {
         let fieldRoom = perWarningLimit - prefix.count - tail.count - 2 - 1 - 16 - 1
         guard fieldRoom >= 8 else { return full }
         return "\(prefix)…\(field.suffix(fieldRoom)): \(message.prefix(16))…\(tail)"
+    }
+
+    private static func isPrintableASCII(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
     }
 }
