@@ -39,6 +39,7 @@ public struct JSONParser {
     /// bytes), so the body is never copied into a `Data` first.
     public static func parse(bytes raw: UnsafeRawBufferPointer, retaining retention: Retention = .everything) throws(SyntaxError) -> JSONValue {
         var parser = JSONParser(bytes: raw.bindMemory(to: UInt8.self))
+        defer { parser.scratch.release() }
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0, role: retention == .admissionReview ? .review : .other)
         parser.skipWhitespace()
@@ -63,9 +64,142 @@ public struct JSONParser {
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    private var scratch = Scratch()
 
     private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
+    }
+
+    /// The work space of one parse, released by `parse` whether it returns or throws.
+    ///
+    /// - The members and elements of the objects and arrays still open sit on two stacks; a finished
+    ///   object or array moves its own off the top into an array reserved at exactly their count.
+    ///   Growing an array per object item by item cost an allocation and a copy for most objects.
+    /// - Strings of up to 16 bytes already built are remembered by their bytes: the names and values
+    ///   a Kubernetes object repeats (`path`, `pathType`, `Prefix`, `backend`, `service`, `name` in
+    ///   every path of an Ingress) are built once and shared. A slot holds the last string that
+    ///   hashed to it, so the table's size is fixed.
+    ///
+    /// A struct owned by the parser, not a class, so its fields are accessed without dynamic
+    /// exclusivity checks; its memory comes from `malloc`, as `UnsafeMutablePointer.allocate` takes
+    /// glibc's much slower aligned-allocation path on Linux.
+    private struct Scratch {
+        /// A remembered string and its first and last eight bytes (they overlap below 16; bytes past
+        /// the end of a shorter string are zero). The string's own count completes the key.
+        struct Slot {
+            var head: UInt64
+            var tail: UInt64
+            var string: String
+        }
+
+        private(set) var memberCount = 0
+        private(set) var elementCount = 0
+        private var memberCapacity = Self.capacity(of: JSONObject.Member.self)
+        private var elementCapacity = Self.capacity(of: JSONValue.self)
+        private var members: UnsafeMutablePointer<JSONObject.Member>
+        private var elements: UnsafeMutablePointer<JSONValue>
+        private let slots: UnsafeMutablePointer<Slot>
+
+        /// Each first allocation stays below glibc's large-chunk size (1,024 bytes with its header):
+        /// a larger request first consolidates every small freed chunk (the last review's tree),
+        /// which cost over a thousand instructions per allocation.
+        static let allocationBytes = 960
+        static let slotCount = allocationBytes / MemoryLayout<Slot>.stride
+        /// Strings of at most this many bytes are remembered.
+        static let rememberedLength = 16
+
+        private static func capacity<T>(of _: T.Type) -> Int { allocationBytes / MemoryLayout<T>.stride }
+
+        init() {
+            members = Self.allocate(JSONObject.Member.self, capacity: memberCapacity)
+            elements = Self.allocate(JSONValue.self, capacity: elementCapacity)
+            slots = Self.allocate(Slot.self, capacity: Self.slotCount)
+            slots.initialize(repeating: Slot(head: 0, tail: 0, string: ""), count: Self.slotCount)
+        }
+
+        /// Frees everything; a parse that threw leaves the items of the objects and arrays it had open.
+        func release() {
+            members.deinitialize(count: memberCount)
+            free(members)
+            elements.deinitialize(count: elementCount)
+            free(elements)
+            slots.deinitialize(count: Self.slotCount)
+            free(slots)
+        }
+
+        mutating func push(_ member: consuming JSONObject.Member) {
+            if memberCount == memberCapacity {
+                members = Self.grown(members, count: memberCount, to: &memberCapacity)
+            }
+            (members + memberCount).initialize(to: member)
+            memberCount += 1
+        }
+
+        mutating func push(_ element: consuming JSONValue) {
+            if elementCount == elementCapacity {
+                elements = Self.grown(elements, count: elementCount, to: &elementCapacity)
+            }
+            (elements + elementCount).initialize(to: element)
+            elementCount += 1
+        }
+
+        /// The members pushed since the stack held `start`, moved out.
+        mutating func popMembers(from start: Int) -> ContiguousArray<JSONObject.Member> {
+            var taken = ContiguousArray<JSONObject.Member>()
+            taken.reserveCapacity(memberCount - start)
+            for position in start..<memberCount { taken.append((members + position).move()) }
+            memberCount = start
+            return taken
+        }
+
+        /// The elements pushed since the stack held `start`, moved out.
+        mutating func popElements(from start: Int) -> [JSONValue] {
+            var taken: [JSONValue] = []
+            taken.reserveCapacity(elementCount - start)
+            for position in start..<elementCount { taken.append((elements + position).move()) }
+            elementCount = start
+            return taken
+        }
+
+        /// The string of `slice` (at most `rememberedLength` bytes), built once per parse. `readable`
+        /// bytes from the slice's start are inside the body, so eight can be read at once.
+        func string(_ slice: UnsafeBufferPointer<UInt8>, readable: Int) -> String {
+            let length = slice.count
+            var head: UInt64 = 0
+            var tail: UInt64 = 0
+            if let base = UnsafeRawPointer(slice.baseAddress), readable >= 8 {
+                let first = base.loadUnaligned(as: UInt64.self)  // little-endian: the string's bytes are the low ones
+                if length >= 8 {
+                    head = first
+                    tail = base.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self)
+                } else if length > 0 {
+                    head = first & (UInt64.max >> (64 - 8 * UInt64(length)))
+                }
+            } else {
+                for (offset, byte) in slice.enumerated() where offset < 8 { head |= UInt64(byte) << (UInt64(offset) * 8) }
+            }
+            let hash = (head ^ (tail &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(length)) &* 0xBF58_476D_1CE4_E5B9
+            let slot = slots + Int(truncatingIfNeeded: ((hash >> 32) &* UInt64(Self.slotCount)) >> 32)
+            if slot.pointee.head == head, slot.pointee.tail == tail, slot.pointee.string.utf8.count == length {
+                return slot.pointee.string
+            }
+            let string = String(decoding: slice, as: UTF8.self)
+            slot.pointee = Slot(head: head, tail: tail, string: string)
+            return string
+        }
+
+        private static func allocate<T>(_: T.Type, capacity: Int) -> UnsafeMutablePointer<T> {
+            guard let raw = malloc(MemoryLayout<T>.stride * capacity) else { fatalError("out of memory") }
+            return raw.bindMemory(to: T.self, capacity: capacity)
+        }
+
+        private static func grown<T>(_ old: UnsafeMutablePointer<T>, count: Int, to capacity: inout Int) -> UnsafeMutablePointer<T> {
+            capacity *= 2
+            let new = allocate(T.self, capacity: capacity)
+            new.moveInitialize(from: old, count: count)
+            free(old)
+            return new
+        }
     }
 
     private func error(_ reason: String) -> SyntaxError { SyntaxError(offset: index, reason: reason) }
@@ -109,9 +243,7 @@ public struct JSONParser {
             index += 1
             return .object([:])
         }
-        // Most Kubernetes objects have a handful of members: room for them up front, grown beyond.
-        var members = ContiguousArray<JSONObject.Member>()
-        members.reserveCapacity(4)
+        let start = scratch.memberCount
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
@@ -123,7 +255,7 @@ public struct JSONParser {
             // Duplicate keys: the last wins, as in Go's encoding/json (what the API server uses).
             if let childRole = role.child(key) {
                 let value = try parseValue(depth: depth, role: childRole)
-                members.append(JSONObject.Member(key: key, value: value))
+                scratch.push(JSONObject.Member(key: key, value: value))
             } else {
                 try skipValue(depth: depth)
             }
@@ -132,7 +264,7 @@ public struct JSONParser {
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
             if bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return .object(JSONObject(parsed: members))
+                return .object(JSONObject(parsed: scratch.popMembers(from: start)))
             }
             throw error("expected ',' or '}'")
         }
@@ -141,20 +273,19 @@ public struct JSONParser {
     private mutating func parseArray(depth: Int) throws(SyntaxError) -> JSONValue {
         guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
         index += 1
-        var elements: [JSONValue] = []
-        elements.reserveCapacity(4)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
-            return .array(elements)
+            return .array([])
         }
+        let start = scratch.elementCount
         while true {
             skipWhitespace()
-            elements.append(try parseValue(depth: depth))
+            scratch.push(try parseValue(depth: depth))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
+            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(scratch.popElements(from: start)) }
             throw error("expected ',' or ']'")
         }
     }
@@ -197,24 +328,53 @@ public struct JSONParser {
     /// Checks a string (UTF-8, escapes, control characters) without building it.
     private mutating func skipString() throws(SyntaxError) {
         let start = index + 1
-        var index = start
-        var isASCII = true
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                if !isASCII, !Self.isValidUTF8(UnsafeBufferPointer(rebasing: bytes[start..<index])) {
-                    self.index = index
-                    throw error("invalid UTF-8 in string")
-                }
-                self.index = index + 1
-                return
+        let (stop, isASCII) = scanPlain(from: start)
+        if stop < bytes.count, bytes[stop] == UInt8(ascii: "\"") {
+            if !isASCII, !Self.isValidUTF8(UnsafeBufferPointer(rebasing: bytes[start..<stop])) {
+                index = stop
+                throw error("invalid UTF-8 in string")
             }
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { self.index = index; throw error("control character in string") }
-            if byte >= 0x80 { isASCII = false }
-            index += 1
+            index = stop + 1
+            return
         }
         _ = try parseString()  // escapes: rare in what is skipped, so the full path checks them
+    }
+
+    /// The first byte from `start` on that ends a string's plain run (`"`, `\\` or a control
+    /// character; `bytes.count` when there is none), and whether the run is ASCII. Eight bytes at a
+    /// time while none of them is special.
+    @inline(__always)
+    private func scanPlain(from start: Int) -> (stop: Int, isASCII: Bool) {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var cursor = start
+        var highBits: UInt64 = 0
+        let end = bytes.count
+        if let base = UnsafeRawPointer(bytes.baseAddress) {
+            while end - cursor >= 8 {
+                let word = base.loadUnaligned(fromByteOffset: cursor, as: UInt64.self)
+                let quote = word ^ (ones &* 0x22)
+                let backslash = word ^ (ones &* 0x5C)
+                // A zero byte in `quote`/`backslash`, or a byte below 0x20 in `word`.
+                let special = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word) & highs
+                if special != 0 {
+                    // The lowest flagged byte is the first special one (a borrow can only flag
+                    // bytes above a special one, never below).
+                    let offset = special.trailingZeroBitCount >> 3
+                    highBits |= word & ((1 << (UInt64(offset) << 3)) &- 1)
+                    return (cursor + offset, highBits & highs == 0)
+                }
+                highBits |= word
+                cursor += 8
+            }
+        }
+        while cursor < end {
+            let byte = bytes[cursor]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            highBits |= UInt64(byte)
+            cursor += 1
+        }
+        return (cursor, highBits & highs == 0)
     }
 
     private static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -235,20 +395,15 @@ public struct JSONParser {
         // Fast path: no escapes, so the bytes between the quotes are the string. ASCII needs no
         // validation; `String(validating:)` went through unspecialized generic code in the
         // standard library and cost a fifth of a review.
-        var highBits: UInt8 = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                guard highBits & 0x80 == 0 || Self.isValidUTF8(slice) else { throw error("invalid UTF-8 in string") }
-                index += 1
-                return String(decoding: slice, as: UTF8.self)
-            }
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw error("control character in string") }
-            highBits |= byte
+        let (stop, isASCII) = scanPlain(from: start)
+        index = stop
+        if stop < bytes.count, bytes[stop] == UInt8(ascii: "\"") {
+            let slice = UnsafeBufferPointer(rebasing: bytes[start..<stop])
+            guard isASCII || Self.isValidUTF8(slice) else { throw error("invalid UTF-8 in string") }
             index += 1
+            return slice.count <= Scratch.rememberedLength ? scratch.string(slice, readable: bytes.count - start) : String(decoding: slice, as: UTF8.self)
         }
+        if stop < bytes.count, bytes[stop] < 0x20 { throw error("control character in string") }
         var buffer = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
             let byte = bytes[index]
