@@ -122,6 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.shutdownDelay = .milliseconds(Int64(shutdownDelay * 1000))
         configuration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         configuration.certificateCheckInterval = .milliseconds(Int64(max(0.05, certificateCheckInterval) * 1000))
+        configuration.releaseStartupPages = true
         let settings = rules.settings
         let server = WebhookServer(configuration: configuration, clusterView: clusterView, logger: logger) {
             var current = settings

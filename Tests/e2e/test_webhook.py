@@ -400,3 +400,26 @@ def test_body_not_received_within_the_timeout_gets_504(server):
     tls.close()
     assert data.startswith(b"HTTP/1.1 504"), data[:200]
     assert 0.9 <= elapsed < 5, elapsed
+
+
+# --- resident memory ---------------------------------------------------------------------------
+
+def test_startup_code_pages_are_released_and_reviews_still_answered(server_factory, state_dir):
+    """Once listening, `serve` drops the read-only file pages start-up touched (the kernel maps them
+    back as code runs): the log says how much, and every kind of review still runs afterwards,
+    including code no request had run before the release."""
+    state, objects, _ = state_dir
+    s = server_factory("--state", str(state))
+    deadline = time.time() + 10
+    released = None
+    while released is None and time.time() < deadline:
+        released = next((r for r in s.log_records() if r.get("msg") == "start-up code pages released"), None)
+        time.sleep(0.05)
+    assert released, s.logs()
+    assert int(released["mappings"]) > 0
+    assert float(released["residentMBAfter"]) < float(released["residentMBBefore"])
+    assert s.review(admission_request(objects[3]))["allowed"] is True
+    assert s.review(admission_request(deployment()))["allowed"] is True
+    assert s.review(admission_request(bad_policy()))["allowed"] is False
+    assert s.review(admission_request(objects[0], operation="UPDATE", old=objects[0]))["allowed"] is True
+    assert s.metrics_get("/metrics")[0] == 200

@@ -17,20 +17,17 @@ for tool in wrk curl openssl; do
   command -v $tool >/dev/null || { echo "error: $tool is required (apt-get install wrk curl openssl)"; exit 1; }
 done
 out=$(mktemp -d)
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$out"
-}
-trap cleanup EXIT
+work_dir=$out
+source bench/lib.sh
 python3 bench/webhook/make_bodies.py "$out/bodies" >/dev/null
 if (exec 3<>/dev/tcp/127.0.0.1/18453) 2>/dev/null; then echo "error: port 18453 is in use" >&2; exit 1; fi
 "$bin" serve --host 127.0.0.1 --port 18453 --metrics-port 19093 --certs-dir "$out/certs" \
   --state examples/good --shutdown-delay 0 --log-level warning >"$out/server.log" 2>&1 &
 pid=$!
-until curl -sf -o /dev/null http://127.0.0.1:19093/readyz; do sleep 0.01; done
+track "$pid"
+wait_ready http://127.0.0.1:19093/readyz "$pid" "$out/server.log" 30
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$pid/status; }
-echo "idle RSS after start: $(rss) MB"
+reset_peak_rss "$pid"
 
 done_requests=0
 start=$(date +%s)
@@ -47,6 +44,6 @@ done
 end=$(rss)
 echo "RSS at ~100,000 requests: ${at_100k:-n/a} MB; at $done_requests requests: $end MB;" \
   "difference: $(awk -v a="${at_100k:-$end}" -v b="$end" 'BEGIN { printf "%+.1f", b - a }') MB"
-echo "peak RSS: $(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$pid/status)"
+echo "peak RSS under load (VmHWM reset after start-up): $(peak_rss "$pid")"
 sleep 1
 echo "RSS idle again: $(rss) MB"

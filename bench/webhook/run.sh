@@ -30,6 +30,7 @@ done
 pid=$!
 track "$pid"
 wait_ready http://127.0.0.1:19090/readyz "$pid" "$out/server.log" 30
+reset_peak_rss "$pid"
 
 # nginx: same certificate, one worker, static AdmissionReview.
 answer='{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"bench","allowed":true}}'
@@ -89,7 +90,7 @@ max_rps=$(awk '$1 == "ingress" && $2 == "keep-alive" { print $3 }' "$out/table")
 delay=$(awk -v m="$max_rps" 'BEGIN { d = 16 * 1000 / (m / 2); printf "%d", (d < 1 ? 1 : d) }')
 read -r half p50 p99 <<<"$(run "https://127.0.0.1:18443/validate?timeout=10s" "$out/bodies/ingress.json" 0 "$delay" 16)"
 echo "ingress at ~half load (offered $((max_rps / 2))/s, achieved $half/s): p50 ${p50} ms, p99 ${p99} ms"
-echo "peak RSS: $(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$pid/status)"
+echo "peak RSS under load (VmHWM reset after start-up): $(peak_rss "$pid")"
 echo "start to ready: make bench-startup"
 kill -TERM "$pid"
 wait "$pid" && echo "server exited cleanly after SIGTERM"

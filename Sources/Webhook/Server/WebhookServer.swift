@@ -46,6 +46,9 @@ public struct WebhookServerConfiguration: Sendable {
     public var bodyBytesInFlight = 2 * WebhookResponder.maxBodySize
     /// The same for the metrics and probe port.
     public var maximumMetricsConnections = 64
+    /// Once the webhook listens, drop the code pages start-up touched (`ResidentCode`). `serve`
+    /// sets it; tests that run the server inside the test process leave it off.
+    public var releaseStartupPages = false
 
     public init(certificateFile: String, privateKeyFile: String) {
         self.certificateFile = certificateFile
@@ -109,6 +112,7 @@ public struct WebhookServer: Sendable {
         let headerReadTimeout = TimeAmount(configuration.headerReadTimeout)
         let logger = self.logger
         let webhookPort = configuration.port
+        let releaseStartupPages = configuration.releaseStartupPages
         let readiness = self.readiness
         let isDraining: @Sendable () -> Bool = { readiness.isShuttingDown }
         let metricsSlots = ConnectionSlots(limit: configuration.maximumMetricsConnections)
@@ -130,6 +134,17 @@ public struct WebhookServer: Sendable {
                 logger.info("webhook listening", metadata: [
                     "address": .string("https://\(Self.display(channel.localAddress)):\(channel.localAddress?.port ?? webhookPort)/validate"),
                 ])
+                if releaseStartupPages {
+                    // Off the event loop: reading smaps and advising ~40 mappings takes a few ms.
+                    Task.detached(priority: .utility) {
+                        guard let outcome = ResidentCode.release() else { return }
+                        logger.info("start-up code pages released", metadata: [
+                            "mappings": .stringConvertible(outcome.mappings),
+                            "residentMBBefore": .string(Self.megabytes(outcome.residentKBBefore)),
+                            "residentMBAfter": .string(Self.megabytes(outcome.residentKBAfter)),
+                        ])
+                    }
+                }
             },
             logger: logger)
         var services: [any Service] = [app]
@@ -186,6 +201,10 @@ extension WebhookServer {
         var audit = logger
         if audit.logLevel > .info { audit.logLevel = .info }
         return audit
+    }
+
+    static func megabytes(_ kilobytes: Int) -> String {
+        String(Double(kilobytes * 10 / 1024) / 10)
     }
 
     static func display(_ address: SocketAddress?) -> String {
