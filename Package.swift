@@ -162,7 +162,9 @@ let package = Package(
         ),
         .testTarget(
             name: "WebhookTests",
-            dependencies: ["Webhook", "Rules", "KubeModel", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            dependencies: ["Webhook", "Rules", "KubeModel", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
     ],

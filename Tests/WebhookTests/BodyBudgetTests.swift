@@ -12,6 +12,24 @@ import Testing
         #expect(budget.available == 100)
     }
 
+    /// `tryReserve` takes room only when it is there now and nobody is waiting for it first.
+    @Test func tryReserveNeverWaitsNorJumpsTheQueue() async throws {
+        let budget = BodyBudget(capacity: 100)
+        #expect(budget.tryReserve(70))
+        #expect(!budget.tryReserve(40))
+        #expect(budget.available == 30)
+        let waiter = Task { await budget.reserve(50, timeout: .seconds(5)) }
+        while budget.available == 30, !(await Self.isWaiting(budget)) { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(!budget.tryReserve(10))  // room for it, but the waiter came first
+        budget.release(70)
+        #expect(await waiter.value)
+        #expect(budget.tryReserve(10))
+        #expect(budget.available == 40)
+    }
+
+    /// Whether a reservation is queued: a try of zero bytes fails only then.
+    static func isWaiting(_ budget: BodyBudget) async -> Bool { !budget.tryReserve(0) }
+
     @Test func aReservationThatDoesNotFitWaitsThenTimesOut() async {
         let budget = BodyBudget(capacity: 100)
         #expect(await budget.reserve(80, timeout: .milliseconds(10)))

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import BIN, admission_request, review_body
-from manifests import ingress, ingress_mtls_policy
+from manifests import deployment, ingress, ingress_mtls_policy
 
 
 def raise_fd_limit(wanted):
@@ -140,6 +140,94 @@ def test_http_1_0_is_answered_as_1_0_and_closed_unless_keep_alive(server):
     sock.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
     data, closed = read_until_closed(sock)
     assert data.startswith(b"HTTP/1.0 200") and closed
+
+
+def read_responses(sock, count, limit=10):
+    """`count` HTTP/1.1 responses read off `sock`: (status, headers, body) each, in order."""
+    data, out = b"", []
+    deadline = time.time() + limit
+    while len(out) < count and time.time() < deadline:
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            lines = data[:end].decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+            length = int(headers.get("content-length", "0"))
+            if len(data) >= end + 4 + length:
+                out.append((int(lines[0].split()[1]), headers, data[end + 4:end + 4 + length]))
+                data = data[end + 4 + length:]
+                continue
+        chunk = sock.recv(65536)
+        assert chunk, (out, data)
+        data += chunk
+    assert len(out) == count, (out, data)
+    return out
+
+
+def post_validate(request, path="/validate?timeout=10s", extra=b""):
+    body = review_body(request)
+    return (b"POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n"
+            % (path.encode(), extra, len(body)) + body)
+
+
+def test_keep_alive_connection_mixes_every_way_a_request_is_answered(server):
+    """On one connection: reviews judged on the channel (Ingress, Deployment), on a review worker
+    (Policy), a probe and a chunked review (Hummingbird's path), then the channel's path again."""
+    conn = server.connection()
+    for _ in range(2):
+        assert server.review(admission_request(ingress(policies=None)), conn=conn)["allowed"] is True
+        assert server.review(admission_request(ingress_mtls_policy(verify_client="maybe")), conn=conn)["allowed"] is False
+        status, _, body = server.request("GET", "/healthz", conn=conn)
+        assert (status, body) == (200, b"ok\n")
+        chunked = admission_request(deployment(mode="off"))
+        conn.request("POST", "/validate?timeout=10s", body=iter([review_body(chunked)]),
+                     headers={"Content-Type": "application/json"}, encode_chunked=True)
+        answer = conn.getresponse()
+        assert answer.status == 200
+        assert json.loads(answer.read())["response"]["uid"] == chunked["uid"]
+        assert server.review(admission_request(deployment()), conn=conn)["allowed"] is True
+    conn.close()
+
+
+def test_pipelined_requests_are_answered_in_request_order(server):
+    """Requests sent back to back before any answer: the answers come in the same order, whichever
+    path judges each (a worker's review finishes after an inline one would)."""
+    first, slow, last = (admission_request(ingress(policies=None)), normal_request(), admission_request(deployment()))
+    sock = tls_socket(server)
+    sock.sendall(post_validate(first) + post_validate(slow) + b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                 + post_validate(last))
+    answers = read_responses(sock, 4)
+    assert [status for status, _, _ in answers] == [200, 200, 200, 200]
+    assert json.loads(answers[0][2])["response"]["uid"] == first["uid"]
+    assert json.loads(answers[1][2])["response"]["uid"] == slow["uid"]
+    assert answers[2][2] == b"ok\n"
+    assert json.loads(answers[3][2])["response"]["uid"] == last["uid"]
+    assert all("date" in headers for _, headers, _ in answers)
+    sock.close()
+
+
+@pytest.mark.parametrize("make", [lambda: admission_request(deployment()), normal_request])
+def test_review_body_not_received_in_time_is_504_and_closes(server, make):
+    """A review whose body stops halfway: 504 once the API server's timeout has passed (the body
+    cannot be judged), and the connection ends; the server serves others meanwhile and after."""
+    message = post_validate(make(), path="/validate?timeout=1s")
+    sock = tls_socket(server)
+    started = time.time()
+    sock.sendall(message[:len(message) - 100])
+    assert server.review(admission_request(deployment()))["allowed"] is True
+    data, closed = read_until_closed(sock, limit=5)
+    assert data.startswith(b"HTTP/1.1 504"), data
+    assert b"request body not received" in data and closed
+    assert 0.9 < time.time() - started < 4
+    assert server.review(admission_request(ingress(policies=None)))["allowed"] is True
+
+
+def test_http_1_0_review_is_answered_as_1_0_and_closed(server):
+    request = admission_request(deployment())
+    sock = tls_socket(server)
+    sock.sendall(post_validate(request).replace(b"HTTP/1.1", b"HTTP/1.0", 1))
+    data, closed = read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.0 200") and closed, data
+    assert request["uid"].encode() in data
 
 
 def test_parser_400_carries_the_json_status(server):
@@ -288,6 +376,35 @@ def test_idle_keep_alive_connection_outlives_the_header_read_timeout(server_fact
     time.sleep(1.5)
     assert s.review(normal_request(), conn=conn)["allowed"] is False
     conn.close()
+
+
+def test_busy_keep_alive_connection_outlives_the_idle_timeout(server_factory):
+    """Reviews on one connection, back to back for longer than --idle-timeout: the connection is
+    never idle, so it stays open (the timeout counts from the end of an answer, whichever path
+    answered it)."""
+    s = server_factory("--idle-timeout", "1", "--shutdown-delay", "0")
+    sock = tls_socket(s)
+    started, answered = time.time(), 0
+    while time.time() - started < 2.5:
+        request = admission_request(deployment()) if answered % 2 else admission_request(ingress(policies=None))
+        sock.sendall(post_validate(request))
+        (status, _, body), = read_responses(sock, 1)
+        assert status == 200 and json.loads(body)["response"]["uid"] == request["uid"]
+        answered += 1
+        time.sleep(0.1)
+    assert answered >= 10
+    sock.close()
+
+
+def test_idle_keep_alive_connection_is_closed_after_the_idle_timeout(server_factory):
+    s = server_factory("--idle-timeout", "1", "--shutdown-delay", "0")
+    sock = tls_socket(s)
+    sock.sendall(post_validate(admission_request(deployment())))
+    assert read_responses(sock, 1)[0][0] == 200
+    started = time.time()
+    data, closed = read_until_closed(sock, limit=5)
+    assert closed and data == b"", data
+    assert 0.8 < time.time() - started < 3
 
 
 # --- graceful shutdown -------------------------------------------------------------------

@@ -35,6 +35,17 @@ public final class BodyBudget: Sendable {
     /// Bytes not reserved now.
     public var available: Int { state.withLockedValue { $0.available } }
 
+    /// Reserves `bytes` when they fit now and nobody waits; false otherwise (nothing reserved). For
+    /// callers that have another way to go when there is no room (`ValidateFastPath`).
+    func tryReserve(_ bytes: Int) -> Bool {
+        let bytes = min(max(bytes, 0), capacity)
+        return state.withLockedValue { state in
+            guard state.waiters.isEmpty, state.available >= bytes else { return false }
+            state.available -= bytes
+            return true
+        }
+    }
+
     /// Reserves `bytes` (at most the capacity), waiting up to `timeout`; false when the wait timed out.
     func reserve(_ bytes: Int, timeout: Duration) async -> Bool {
         let bytes = min(max(bytes, 0), capacity)

@@ -8,6 +8,10 @@ import NIOCore
 /// an answered request, until the request head is complete. It is separate from, and much shorter
 /// than, the keep-alive idle timeout, so a client sending a head slowly holds a slot for seconds,
 /// not for the whole idle timeout. Installed first in the pipeline, so TLS bytes count as activity.
+///
+/// The keep-alive idle timeout runs from the end of the last answer until the next byte. It is kept
+/// here, not by Hummingbird's channel, because `HTTP1Semantics` reports every request and answer,
+/// including those `ValidateFastPath` serves without Hummingbird seeing them.
 final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -26,14 +30,16 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
 
     private let slots: ConnectionSlots
     private let headerReadTimeout: TimeAmount
+    private let idleTimeout: TimeAmount?
     private let logger: Logger
     private var phase = Phase.new
     private var timer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
 
-    init(slots: ConnectionSlots, headerReadTimeout: TimeAmount, logger: Logger) {
+    init(slots: ConnectionSlots, headerReadTimeout: TimeAmount, idleTimeout: TimeAmount? = nil, logger: Logger) {
         self.slots = slots
         self.headerReadTimeout = headerReadTimeout
+        self.idleTimeout = idleTimeout
         self.logger = logger
     }
 
@@ -90,6 +96,21 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
         guard phase == .busy, let context else { return }
         phase = .idle
         slots.setBusy(context.channel, false)
+        armIdleTimer(context)
+    }
+
+    private func armIdleTimer(_ context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        guard let idleTimeout else { return }
+        let channel = context.channel
+        let logger = self.logger
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [self] in
+            timer = nil
+            guard phase == .idle else { return }
+            logger.debug("closing connection: idle longer than the idle timeout")
+            channel.close(promise: nil)
+        }
     }
 
     private func armTimer(_ context: ChannelHandlerContext) {

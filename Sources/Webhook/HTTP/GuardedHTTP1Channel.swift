@@ -4,23 +4,30 @@ import NIOCore
 import NIOHTTPTypesHTTP1
 
 /// Hummingbird's HTTP/1 channel with the webhook's connection policy added: `ConnectionWatch` first
-/// in the pipeline (slots, header-read timeout) and `HTTP1Semantics` between NIO's HTTP/1 codec and
-/// Hummingbird's. Both listeners use it, so the metrics and probe port is protected the same way.
+/// in the pipeline (slots, header-read timeout), `HTTP1Semantics` between NIO's HTTP/1 codec and
+/// Hummingbird's, and on the webhook port `ValidateFastPath` after it. Both listeners use it, so the metrics and probe port is protected the same way.
 public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     public typealias Value = HTTP1Channel.Value
 
     let base: HTTP1Channel
     let slots: ConnectionSlots
     let headerReadTimeout: TimeAmount
+    let idleTimeout: TimeAmount?
     let maximumBodySize: Int
     let isDraining: @Sendable () -> Bool
+    /// The webhook's reviews are read by `ValidateFastPath` on the channel (nil on the metrics port).
+    let reviews: WebhookResponder?
 
-    public init(_ base: HTTP1Channel, slots: ConnectionSlots, headerReadTimeout: TimeAmount, maximumBodySize: Int,
-                isDraining: @escaping @Sendable () -> Bool) {
+    /// `base` must have no idle timeout of its own: it would not see the requests `ValidateFastPath`
+    /// serves, and would close busy connections. `idleTimeout` is kept by `ConnectionWatch` instead.
+    public init(_ base: HTTP1Channel, slots: ConnectionSlots, headerReadTimeout: TimeAmount, idleTimeout: TimeAmount?,
+                maximumBodySize: Int, reviews: WebhookResponder? = nil, isDraining: @escaping @Sendable () -> Bool) {
         self.base = base
         self.slots = slots
         self.headerReadTimeout = headerReadTimeout
+        self.idleTimeout = idleTimeout
         self.maximumBodySize = maximumBodySize
+        self.reviews = reviews
         self.isDraining = isDraining
     }
 
@@ -29,11 +36,14 @@ public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
-            let watch = ConnectionWatch(slots: slots, headerReadTimeout: headerReadTimeout, logger: logger)
+            let watch = ConnectionWatch(slots: slots, headerReadTimeout: headerReadTimeout, idleTimeout: idleTimeout, logger: logger)
             try operations.addHandler(watch, position: .first)
             let codec = try operations.handler(type: HTTP1ToHTTPServerCodec.self)
             try operations.addHandler(HTTP1Semantics(maximumBodySize: maximumBodySize, watch: watch, isDraining: isDraining),
                                       position: .before(codec))
+            if let reviews {
+                try operations.addHandler(ValidateFastPath(responder: reviews), position: .before(codec))
+            }
             return value
         }
     }

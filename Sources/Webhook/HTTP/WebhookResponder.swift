@@ -61,18 +61,27 @@ public struct WebhookResponder: HTTPResponder {
         }
     }
 
-    /// The outcome of judging one body on a worker: the answer, or the 400 for an unusable review.
-    private enum Judgement: Sendable {
+    /// The outcome of judging one body: the answer, or the 400 for an unusable review.
+    enum Judgement: Sendable {
         case answered(ByteBuffer)
         case badRequest(ByteBuffer)
     }
 
     /// What decoding and reading the view end with: a judgement, a review to judge on a worker, or
     /// one that must first wait for the live view's read-through GETs and then go to a worker.
-    private enum FirstHop: Sendable {
+    enum FirstHop: Sendable {
         case judged(Judgement)
         case needsWorker(AdmissionRequest, ClusterView.Reading)
         case needsLookups(AdmissionRequest, ClusterView.Reading)
+    }
+
+    /// An answer to `POST /validate`, whichever way the request was read: through Hummingbird
+    /// (`validate`) or by `ValidateFastPath` on the connection's channel.
+    struct Reply: Sendable {
+        let status: HTTPResponse.Status
+        let body: ByteBuffer
+        /// The connection ends after this answer (the body was left unread, or the caller is gone).
+        let closing: Bool
     }
 
     /// Bodies up to this size may be decoded and judged on the event loop: tens of microseconds.
@@ -119,80 +128,11 @@ public struct WebhookResponder: HTTPResponder {
             return Self.closing(Self.status(.gatewayTimeout, "too many large reviews in flight; not started within the API server's timeout"))
         }
         defer { bodyBudget.release(reserved) }
+        let body: ByteBuffer
         do {
-            let body = try await Self.withDeadline(expires - .now, on: connection.eventLoop) {
+            body = try await Self.withDeadline(expires - .now, on: connection.eventLoop) {
                 try await request.body.collect(upTo: Self.maxBodySize)
             }
-            // Where a review is judged (`isJudgedOnEventLoop`): a small body whose review costs time
-            // bounded by its own size is decoded and judged right here, on the connection's event
-            // loop, as NIO handlers do their work. Everything else runs on a worker, within what is
-            // left of the deadline, and stops when the caller hangs up: a review whose cost depends on
-            // the cluster (a Policy UPDATE re-judges every referrer) or on crypto never holds the
-            // threads that serve connections and probes. Only when the live view lacks a reference
-            // does a review wait for the read-through GETs (bounded to 1 s), then go to a worker, so
-            // a worker never waits on the network.
-            let (reviewer, clusterView, metrics, auditLog, logger) = (self.reviewer, self.clusterView, self.metrics, self.auditLog, self.logger)
-            let slots = connectionSlots
-            func onWorker<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
-                try await workers.run(
-                    deadline: expires - .now, eventLoop: connection.eventLoop,
-                    whenClientGone: { action in slots.whenClosed(connection, action) },
-                    onAbandon: { reason in
-                        logger.warning("review abandoned: work stopped", metadata: [
-                            "reason": .string(reason == .deadline ? "deadline passed" : "client closed the connection"),
-                        ])
-                    },
-                    work)
-            }
-            @Sendable func judge(_ admission: AdmissionRequest, _ snapshot: (any ClusterSnapshot)?, mode: ReviewMode?) -> Judgement {
-                // A Namespace label may override --mode for the objects in it (per-namespace rollout).
-                var reviewer = reviewer
-                if let mode { reviewer.mode = mode }
-                let outcome = reviewer.review(admission, snapshot: snapshot)
-                guard !ReviewCancellation.isCurrentCancelled else { return .answered(ByteBuffer()) }
-                let elapsed = ContinuousClock.now - start
-                metrics.recordReview(request: admission, mode: reviewer.mode, outcome: outcome, duration: elapsed)
-                auditLog.record(request: admission, mode: reviewer.mode, outcome: outcome)
-                return .answered(AdmissionWire.responseBuffer(outcome.response))
-            }
-            @Sendable func firstHop(judgingEverything: Bool) -> FirstHop {
-                let admission: AdmissionRequest
-                do throws(AdmissionReviewDecodingError) {
-                    admission = try AdmissionReview.decodeRequest(from: body)
-                } catch {
-                    return .judged(.badRequest(ByteBuffer(data: AdmissionWire.badRequestBody(error.description))))
-                }
-                let reading = clusterView.read(for: admission)
-                guard !reading.needsLookups else { return .needsLookups(admission, reading) }
-                guard judgingEverything || Self.isJudgedOnEventLoop(admission) else { return .needsWorker(admission, reading) }
-                return .judged(judge(admission, reading.snapshot, mode: reading.mode))
-            }
-            let first = body.readableBytes <= Self.eventLoopBodyLimit
-                ? firstHop(judgingEverything: false)
-                : try await onWorker { firstHop(judgingEverything: true) }
-            let judgement: Judgement
-            switch first {
-            case .judged(let answer):
-                judgement = answer
-            case .needsWorker(let admission, let reading):
-                judgement = try await onWorker { judge(admission, reading.snapshot, mode: reading.mode) }
-            case .needsLookups(let admission, let reading):
-                let snapshot = await clusterView.completing(reading)
-                judgement = try await onWorker { judge(admission, snapshot, mode: reading.mode) }
-            }
-            switch judgement {
-            case .answered(let buffer):
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
-            case .badRequest(let buffer):
-                metrics.recordRejected(status: 400)
-                return Response(status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
-            }
-        } catch ReviewWorkers.Abandoned.deadline {
-            metrics.recordRejected(status: 504)
-            return Self.closing(Self.status(.gatewayTimeout, "review not finished within the API server's timeout; stopped"))
-        } catch ReviewWorkers.Abandoned.clientGone {
-            // Nobody reads this answer: the connection is closed.
-            return Self.closing(Self.status(.gatewayTimeout, "the client closed the connection"))
         } catch is NIOTooManyBytesError {
             metrics.recordRejected(status: 413)
             return Self.closing(Self.status(.contentTooLarge, "request body exceeds the limit of \(Self.maxBodySize) bytes"))
@@ -202,6 +142,127 @@ public struct WebhookResponder: HTTPResponder {
         } catch {
             metrics.recordRejected(status: 400)
             return Self.status(.badRequest, "could not read the request body")
+        }
+        let reply = await answer(body, start: start, expires: expires, connection: connection)
+        var response = Response(status: reply.status, headers: [.contentType: "application/json"], body: .init(byteBuffer: reply.body))
+        if reply.closing { response.headers[.connection] = "close" }
+        return response
+    }
+
+    // MARK: - Judging a body (both transports)
+
+    /// Judges a complete body. Where a review is judged (`isJudgedOnEventLoop`): a small body whose
+    /// review costs time bounded by its own size is decoded and judged right here, on the
+    /// connection's event loop, as NIO handlers do their work. Everything else runs on a worker,
+    /// within what is left of the deadline, and stops when the caller hangs up: a review whose cost
+    /// depends on the cluster (a Policy UPDATE re-judges every referrer) or on crypto never holds the
+    /// threads that serve connections and probes. Only when the live view lacks a reference does a
+    /// review wait for the read-through GETs (bounded to 1 s), then go to a worker, so a worker
+    /// never waits on the network.
+    func answer(_ body: ByteBuffer, start: ContinuousClock.Instant, expires: ContinuousClock.Instant,
+                connection: any Channel) async -> Reply {
+        await replying {
+            let first = body.readableBytes <= Self.eventLoopBodyLimit
+                ? firstHop(body, start: start, judgingEverything: false)
+                : try await onWorker(expires: expires, connection: connection) {
+                    self.firstHop(body, start: start, judgingEverything: true)
+                }
+            return try await judgement(after: first, start: start, expires: expires, connection: connection)
+        }
+    }
+
+    /// `answer` for a review whose first hop (`firstHop`) was taken already and did not end in a
+    /// judgement.
+    func finish(_ first: FirstHop, start: ContinuousClock.Instant, expires: ContinuousClock.Instant,
+                connection: any Channel) async -> Reply {
+        await replying {
+            try await judgement(after: first, start: start, expires: expires, connection: connection)
+        }
+    }
+
+    /// Decodes the review and reads the view; judges it too when that is bounded by the body
+    /// (`isJudgedOnEventLoop`) or when `judgingEverything` (the caller is a worker already).
+    func firstHop(_ body: ByteBuffer, start: ContinuousClock.Instant, judgingEverything: Bool) -> FirstHop {
+        let admission: AdmissionRequest
+        do throws(AdmissionReviewDecodingError) {
+            admission = try AdmissionReview.decodeRequest(from: body)
+        } catch {
+            return .judged(.badRequest(ByteBuffer(data: AdmissionWire.badRequestBody(error.description))))
+        }
+        let reading = clusterView.read(for: admission)
+        guard !reading.needsLookups else { return .needsLookups(admission, reading) }
+        guard judgingEverything || Self.isJudgedOnEventLoop(admission) else { return .needsWorker(admission, reading) }
+        return .judged(judge(admission, reading.snapshot, mode: reading.mode, start: start))
+    }
+
+    /// The answer a judgement is sent as; counts the refusal of an unusable review.
+    func reply(_ judgement: Judgement) -> Reply {
+        switch judgement {
+        case .answered(let buffer):
+            return Reply(status: .ok, body: buffer, closing: false)
+        case .badRequest(let buffer):
+            metrics.recordRejected(status: 400)
+            return Reply(status: .badRequest, body: buffer, closing: false)
+        }
+    }
+
+    private func judge(_ admission: AdmissionRequest, _ snapshot: (any ClusterSnapshot)?, mode: ReviewMode?,
+                       start: ContinuousClock.Instant) -> Judgement {
+        // A Namespace label may override --mode for the objects in it (per-namespace rollout).
+        var reviewer = reviewer
+        if let mode { reviewer.mode = mode }
+        let outcome = reviewer.review(admission, snapshot: snapshot)
+        guard !ReviewCancellation.isCurrentCancelled else { return .answered(ByteBuffer()) }
+        let elapsed = ContinuousClock.now - start
+        metrics.recordReview(request: admission, mode: reviewer.mode, outcome: outcome, duration: elapsed)
+        auditLog.record(request: admission, mode: reviewer.mode, outcome: outcome)
+        return .answered(AdmissionWire.responseBuffer(outcome.response))
+    }
+
+    private func judgement(after first: FirstHop, start: ContinuousClock.Instant, expires: ContinuousClock.Instant,
+                           connection: any Channel) async throws -> Judgement {
+        switch first {
+        case .judged(let answer):
+            return answer
+        case .needsWorker(let admission, let reading):
+            return try await onWorker(expires: expires, connection: connection) {
+                self.judge(admission, reading.snapshot, mode: reading.mode, start: start)
+            }
+        case .needsLookups(let admission, let reading):
+            let snapshot = await clusterView.completing(reading)
+            return try await onWorker(expires: expires, connection: connection) {
+                self.judge(admission, snapshot, mode: reading.mode, start: start)
+            }
+        }
+    }
+
+    private func onWorker<T: Sendable>(expires: ContinuousClock.Instant, connection: any Channel,
+                                       _ work: @escaping @Sendable () -> T) async throws -> T {
+        let (slots, logger) = (connectionSlots, self.logger)
+        return try await workers.run(
+            deadline: expires - .now, eventLoop: connection.eventLoop,
+            whenClientGone: { action in slots.whenClosed(connection, action) },
+            onAbandon: { reason in
+                logger.warning("review abandoned: work stopped", metadata: [
+                    "reason": .string(reason == .deadline ? "deadline passed" : "client closed the connection"),
+                ])
+            },
+            work)
+    }
+
+    /// The reply for `work`'s judgement, or for why a worker stopped before it.
+    private func replying(_ work: () async throws -> Judgement) async -> Reply {
+        do {
+            return reply(try await work())
+        } catch ReviewWorkers.Abandoned.deadline {
+            metrics.recordRejected(status: 504)
+            return Self.errorReply(.gatewayTimeout, "review not finished within the API server's timeout; stopped", closing: true)
+        } catch ReviewWorkers.Abandoned.clientGone {
+            // Nobody reads this answer: the connection is closed.
+            return Self.errorReply(.gatewayTimeout, "the client closed the connection", closing: true)
+        } catch {
+            metrics.recordRejected(status: 400)
+            return Self.errorReply(.badRequest, "could not read the request body", closing: false)
         }
     }
 
@@ -293,13 +354,19 @@ public struct WebhookResponder: HTTPResponder {
 
     /// A Kubernetes-style `Status` object, so clients that speak the API read the error.
     static func status(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        json(status, ErrorStatus(message: message, reason: status.reasonPhrase.replacingOccurrences(of: " ", with: ""), code: status.code))
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: statusBody(status, message)))
     }
 
-    static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(data: AdmissionWire.encode(value))))
+    /// The body of `status(_:_:)`.
+    static func statusBody(_ status: HTTPResponse.Status, _ message: String) -> ByteBuffer {
+        ByteBuffer(data: AdmissionWire.encode(ErrorStatus(
+            message: message, reason: status.reasonPhrase.replacingOccurrences(of: " ", with: ""), code: status.code)))
     }
+
+    static func errorReply(_ status: HTTPResponse.Status, _ message: String, closing: Bool) -> Reply {
+        Reply(status: status, body: statusBody(status, message), closing: closing)
+    }
+
 }
 
 /// The bytes the webhook sends, shared with `mtls-guard review` so both answer identically.

@@ -121,9 +121,9 @@ public struct WebhookServer: Sendable {
             server: HTTPServerBuilder { httpResponder in
                 OpenSSLChannel(
                     GuardedHTTP1Channel(
-                        HTTP1Channel(responder: httpResponder, configuration: .init(idleTimeout: idleTimeout)),
-                        slots: webhookSlots, headerReadTimeout: headerReadTimeout,
-                        maximumBodySize: WebhookResponder.maxBodySize, isDraining: isDraining),
+                        HTTP1Channel(responder: httpResponder),
+                        slots: webhookSlots, headerReadTimeout: headerReadTimeout, idleTimeout: idleTimeout,
+                        maximumBodySize: WebhookResponder.maxBodySize, reviews: responder, isDraining: isDraining),
                     provider: provider, allowedClientCommonNames: allowedNames)
             },
             configuration: .init(
@@ -153,8 +153,9 @@ public struct WebhookServer: Sendable {
                 responder: MetricsResponder(metrics: metrics, readiness: readiness, refresh: refreshCertificateMetrics),
                 server: HTTPServerBuilder { httpResponder in
                     GuardedHTTP1Channel(
-                        HTTP1Channel(responder: httpResponder, configuration: .init(idleTimeout: idleTimeout)),
-                        slots: metricsSlots, headerReadTimeout: headerReadTimeout, maximumBodySize: 0, isDraining: isDraining)
+                        HTTP1Channel(responder: httpResponder),
+                        slots: metricsSlots, headerReadTimeout: headerReadTimeout, idleTimeout: idleTimeout,
+                        maximumBodySize: 0, isDraining: isDraining)
                 },
                 configuration: .init(
                     address: .hostname(configuration.metricsHost ?? configuration.host, port: metricsPort),

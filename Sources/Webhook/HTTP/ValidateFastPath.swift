@@ -1,0 +1,323 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+
+/// Answers the API server's reviews on the connection's channel, without Hummingbird's async
+/// request and response streams.
+///
+/// Those streams (an async sequence for the request body, an async writer for the answer, a task
+/// per request for the body's deadline) cost more per review than decoding and judging it. Every
+/// `POST /validate` whose head shows a small JSON body of known length (`Content-Length` up to
+/// `WebhookResponder.eventLoopBodyLimit`, as the API server sends it) is read here: the body is
+/// collected under the request's deadline, and the review is judged by the same
+/// `WebhookResponder` code as on Hummingbird's path, inline when its cost is bounded by the body
+/// and on a review worker otherwise. Everything else (probes, other paths and methods, other media
+/// types, chunked or large bodies, and a request arriving when the body budget is full) goes on to
+/// Hummingbird's channel unchanged, with the same answers as before.
+///
+/// Sits between `HTTP1Semantics` (which keeps versions, `Connection` and draining right for every
+/// answer, this handler's included) and Hummingbird's codec. Answers leave in request order: while
+/// a request handed to Hummingbird is unanswered, later ones go to Hummingbird too; while a review
+/// here is judged off the event loop, the connection reads nothing more, and parts already read
+/// wait in order.
+final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// A request this handler answers, while its body arrives.
+    private struct Collecting {
+        let version: HTTPVersion
+        var body: ByteBuffer
+        let reserved: Int
+        let start: ContinuousClock.Instant
+        let expires: ContinuousClock.Instant
+        var timer: Scheduled<Void>?
+    }
+
+    private enum State {
+        /// Between requests.
+        case idle
+        /// Reading a request whose parts go on to Hummingbird.
+        case forwarding
+        /// Reading a request this handler answers (`collecting`).
+        case collecting
+        /// A review of this handler's is judged off the event loop.
+        case answering(version: HTTPVersion, reserved: Int)
+        /// An answer that leaves the connection was sent; what still arrives is dropped.
+        case closing
+    }
+
+    /// Parts kept while a review is judged off the event loop: at most what one read delivered,
+    /// since no read is issued meanwhile; a bound all the same.
+    static let maximumQueuedParts = 1024
+
+    private let responder: WebhookResponder
+    private var state = State.idle
+    private var collecting: Collecting?
+    /// Requests handed to Hummingbird whose answers have not ended yet.
+    private var forwarded = 0
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var readHeld = false
+    private var removed = false
+    private var date = HTTPDate()
+
+    init(responder: WebhookResponder) {
+        self.responder = responder
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if isAnswering || !queued.isEmpty {
+            guard queued.count < Self.maximumQueuedParts else {
+                context.close(promise: nil)
+                return
+            }
+            queued.append(part)
+            return
+        }
+        process(part, context: context)
+    }
+
+    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch (state, part) {
+        case (.idle, .head(let head)):
+            if forwarded == 0, let started = begin(head, eventLoop: context.eventLoop, context: context) {
+                collecting = started
+                state = .collecting
+            } else {
+                forwarded += 1
+                state = .forwarding
+                context.fireChannelRead(wrapInboundOut(part))
+            }
+        case (.forwarding, _), (.idle, _):
+            context.fireChannelRead(wrapInboundOut(part))
+            if case .end = part { state = .idle }
+        case (.collecting, .body(let bytes)):
+            collecting?.body.writeImmutableBuffer(bytes)
+        case (.collecting, .end):
+            guard let request = collecting else { return }
+            collecting = nil
+            request.timer?.cancel()
+            state = .idle
+            judge(request, context: context)
+        case (.collecting, .head):
+            // The HTTP decoder never sends a head before the last request's end.
+            abandonCollecting()
+            context.close(promise: nil)
+        case (.answering, _), (.closing, _):
+            break
+        }
+    }
+
+    /// The request this handler answers, with its budget reserved and deadline armed; `nil` when
+    /// the head shows anything but a small JSON review of known length, or the budget is full.
+    private func begin(_ head: HTTPRequestHead, eventLoop: any EventLoop, context: ChannelHandlerContext) -> Collecting? {
+        guard head.method == .POST else { return nil }
+        let (path, query) = Self.split(head.uri)
+        guard path == "/validate",
+              WebhookResponder.isJSON(head.headers.first(name: "content-type")),
+              !head.headers.contains(name: "transfer-encoding"),
+              let length = head.headers.first(name: "content-length").flatMap({ Int($0) }),
+              (0...WebhookResponder.eventLoopBodyLimit).contains(length),
+              let timeout = Self.timeoutParameter(query),
+              responder.bodyBudget.tryReserve(length)
+        else { return nil }
+        responder.metrics.requestStarted()
+        let start = ContinuousClock.now
+        let deadline = WebhookResponder.requestTimeout(timeout)
+        var request = Collecting(version: head.version, body: context.channel.allocator.buffer(capacity: length),
+                                 reserved: length, start: start, expires: start + deadline)
+        request.timer = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(deadline)) { [self] in
+            bodyTimedOut(context: context)
+        }
+        return request
+    }
+
+    private func bodyTimedOut(context: ChannelHandlerContext) {
+        guard case .collecting = state, let request = collecting else { return }
+        collecting = nil
+        state = .idle
+        responder.metrics.recordRejected(status: 504)
+        send(WebhookResponder.errorReply(.gatewayTimeout, "request body not received within the API server's timeout", closing: true),
+             version: request.version, context: context)
+        finished(reserved: request.reserved)
+    }
+
+    private func judge(_ request: Collecting, context: ChannelHandlerContext) {
+        let first = responder.firstHop(request.body, start: request.start, judgingEverything: false)
+        if case .judged(let judgement) = first {
+            send(responder.reply(judgement), version: request.version, context: context)
+            finished(reserved: request.reserved)
+            return
+        }
+        // A review whose cost depends on the cluster or on crypto: a worker judges it, within the
+        // deadline, stopped when the caller hangs up. Nothing more is read until it is answered.
+        state = .answering(version: request.version, reserved: request.reserved)
+        let responder = self.responder
+        let channel = context.channel
+        let loop = context.eventLoop
+        let handler = NIOLoopBound((self, context), eventLoop: loop)
+        Task(executorPreference: EventLoopTaskExecutor(loop)) {
+            let reply = await responder.finish(first, start: request.start, expires: request.expires, connection: channel)
+            loop.execute {
+                let (fastPath, context) = handler.value
+                fastPath.answered(reply, context: context)
+            }
+        }
+    }
+
+    private func answered(_ reply: WebhookResponder.Reply, context: ChannelHandlerContext) {
+        guard case .answering(let version, let reserved) = state else { return }
+        state = .idle
+        if !removed { send(reply, version: version, context: context) }
+        finished(reserved: reserved)
+        guard !removed else { return }
+        var drained = false
+        while !isAnswering, let part = queued.popFirst() {
+            process(part, context: context)
+            drained = true
+        }
+        // Parts handed on outside a read: the next handlers (Hummingbird's stream) pass what they
+        // got along at the end of a read, so that end is signalled here too.
+        if drained { context.fireChannelReadComplete() }
+        if readHeld, !isAnswering {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    private var isAnswering: Bool {
+        if case .answering = state { return true }
+        return false
+    }
+
+    /// Gives back what a request held, once its answer is written (or the connection is gone).
+    private func finished(reserved: Int) {
+        responder.bodyBudget.release(reserved)
+        responder.metrics.requestFinished()
+    }
+
+    private func abandonCollecting() {
+        guard let request = collecting else { return }
+        collecting = nil
+        request.timer?.cancel()
+        finished(reserved: request.reserved)
+    }
+
+    private func send(_ reply: WebhookResponder.Reply, version: HTTPVersion, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(4)
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(reply.body.readableBytes))
+        headers.add(name: "Date", value: date.now())
+        if reply.closing {
+            headers.add(name: "Connection", value: "close")
+            state = .closing
+        }
+        let status = HTTPResponseStatus(statusCode: reply.status.code, reasonPhrase: reply.status.reasonPhrase)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A request of this handler's that the HTTP parser gave up on: it answers, as Hummingbird's
+        // path answers an unreadable body, and the connection ends.
+        guard case .collecting = state, let request = collecting else {
+            context.fireErrorCaught(error)
+            return
+        }
+        collecting = nil
+        request.timer?.cancel()
+        state = .idle
+        responder.metrics.recordRejected(status: 400)
+        send(WebhookResponder.errorReply(.badRequest, "could not read the request body", closing: true), version: request.version, context: context)
+        finished(reserved: request.reserved)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        abandonCollecting()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        removed = true
+        abandonCollecting()
+    }
+
+    // MARK: Outbound
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // Hummingbird's answers: the end of one lets requests after it be answered here again.
+        if case .end = unwrapOutboundIn(data), forwarded > 0 { forwarded -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if isAnswering {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    // MARK: Request target
+
+    /// The path and the query of a request target (`/validate?timeout=10s`).
+    static func split(_ uri: String) -> (path: Substring, query: Substring) {
+        guard let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (uri[...], "") }
+        return (uri[..<mark], uri[uri.utf8.index(after: mark)...])
+    }
+
+    /// The `timeout` query parameter: `""` when there is none (the default applies), `nil` when it
+    /// is percent-encoded (the request goes to Hummingbird, which decodes it).
+    static func timeoutParameter(_ query: Substring) -> String? {
+        // The first `timeout`, as Hummingbird's `queryParameters` reads it.
+        for item in query.split(separator: "&") where item.utf8.starts(with: "timeout=".utf8) {
+            let value = item.dropFirst("timeout=".utf8.count)
+            if value.utf8.contains(UInt8(ascii: "%")) || value.utf8.contains(UInt8(ascii: "+")) { return nil }
+            return String(value)
+        }
+        return ""
+    }
+}
+
+/// The `Date` header (RFC 9110 IMF-fixdate), formatted once per second.
+struct HTTPDate {
+    private var second = Int.min
+    private var text = ""
+
+    mutating func now() -> String {
+        let seconds = Int(Date().timeIntervalSince1970.rounded(.down))
+        guard seconds != second else { return text }
+        second = seconds
+        text = Self.format(secondsSince1970: seconds)
+        return text
+    }
+
+    /// `Tue, 01 Dec 2026 22:34:50 GMT` for a UTC time (days to a civil date as in Howard Hinnant's
+    /// `civil_from_days`).
+    static func format(secondsSince1970 seconds: Int) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let time = seconds - days * 86_400
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday
+        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(names[weekday]), \(two(day)) \(months[month - 1]) \(year) \(two(time / 3600)):\(two(time % 3600 / 60)):\(two(time % 60)) GMT"
+    }
+}
