@@ -3,23 +3,25 @@
 /// hashing or a set's allocation; past `setThreshold` elements a set takes over, so long hostile
 /// lists stay linear.
 public struct DistinctList<Element: Hashable> {
-    static var setThreshold: Int { 8 }
+    @usableFromInline static var setThreshold: Int { 8 }
 
-    public private(set) var elements: [Element] = []
-    private var set: Set<Element>?
+    public var elements: [Element] { list }
+    @usableFromInline var list: [Element] = []
+    @usableFromInline var set: Set<Element>?
 
-    public init() {}
+    @inlinable public init() {}
 
     /// Appends `element` unless it is already in the list; returns whether it was appended.
-    @discardableResult
+    /// Inlinable, so callers in other modules get it specialized for their element type.
+    @discardableResult @inlinable
     public mutating func insert(_ element: Element) -> Bool {
-        if set == nil, elements.count >= Self.setThreshold { set = Set(elements) }
+        if set == nil, list.count >= Self.setThreshold { set = Set(list) }
         if set != nil {
             guard set?.insert(element).inserted == true else { return false }
-        } else if elements.contains(element) {
+        } else if list.contains(element) {
             return false
         }
-        elements.append(element)
+        list.append(element)
         return true
     }
 }
