@@ -100,27 +100,28 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func armIdleTimer(_ context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        guard let idleTimeout else { return }
-        let channel = context.channel
-        let logger = self.logger
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [self] in
+        guard let idleTimeout else {
+            timer?.cancel()
             timer = nil
-            guard phase == .idle else { return }
-            logger.debug("closing connection: idle longer than the idle timeout")
-            channel.close(promise: nil)
+            return
         }
+        closeUnlessLeft(.idle, after: idleTimeout, context, "closing connection: idle longer than the idle timeout")
     }
 
     private func armTimer(_ context: ChannelHandlerContext) {
+        closeUnlessLeft(.awaitingHead, after: headerReadTimeout, context,
+                        "closing connection: request head not received within the header-read timeout")
+    }
+
+    /// Closes the connection when it is still in `phase` after `delay` (the one timer of the connection).
+    private func closeUnlessLeft(_ phase: Phase, after delay: TimeAmount, _ context: ChannelHandlerContext, _ reason: Logger.Message) {
         timer?.cancel()
         let channel = context.channel
         let logger = self.logger
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: headerReadTimeout) { [self] in
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
             timer = nil
-            guard phase == .awaitingHead else { return }
-            logger.debug("closing connection: request head not received within the header-read timeout")
+            guard self.phase == phase else { return }
+            logger.debug(reason)
             channel.close(promise: nil)
         }
     }
