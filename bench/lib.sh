@@ -43,11 +43,11 @@ wait_ready() {
 
 # peak_rss PID: the kernel's peak resident mark (VmHWM) in MB. reset_peak_rss PID: prints the
 # start-up peak and resets the mark (/proc/PID/clear_refs, value 5), so a later peak_rss measures
-# what follows alone. It waits half a second first: `serve` releases its start-up code pages
-# right after it starts listening.
+# what follows alone. It waits 1.5 s first: `serve` releases its start-up code pages a second
+# after it starts listening.
 peak_rss() { awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
 reset_peak_rss() {
-  sleep 0.5
+  sleep 1.5
   echo "start-up peak RSS: $(peak_rss "$1"); idle after release of start-up pages: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$1/status")"
   echo 5 >"/proc/$1/clear_refs"
 }

@@ -2,9 +2,10 @@
 """Start to ready: time from exec to the first `200` of `GET /readyz`, for `mtls-guard serve` and,
 as the reference in the same run, for nginx (one worker, the same certificate, a plain-HTTP
 `/readyz` location). Polls every 0.5 ms over a raw socket, so the figure is not the cost of
-spawning a poller. Also reports the idle resident memory of the ready server (VmRSS) and how
+spawning a poller. Also reports the idle resident memory of the ready server (VmRSS, read 1.5 s
+after ready: `serve` releases the code pages its start-up touched a second after it listens), how
 much of it is anonymous memory (heap, stacks) rather than file-backed pages of the binary and
-its libraries.
+its libraries, and the start-up peak (VmHWM).
 
 Usage: bench/startup/run.py BINARY [BINARY ...] [--runs N]
 """
@@ -39,11 +40,12 @@ def time_to_ready(argv, port, env=None):
                 raise SystemExit(f"error: {argv[0]} not ready within 10 s")
             time.sleep(0.0005)
         elapsed = time.perf_counter() - start
+        time.sleep(1.5)
         memory = {}
         with open(f"/proc/{proc.pid}/status") as status:
             for line in status:
                 key, _, value = line.partition(":")
-                if key in ("VmRSS", "RssAnon", "RssFile"):
+                if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
                     memory[key] = int(value.split()[0]) / 1024
         return elapsed * 1000, memory
     finally:
@@ -108,7 +110,8 @@ http {{
                 line += f"; ratio to nginx {summary(ratios)}"
                 rss = statistics.median(m["VmRSS"] for m in memories)
                 anon = statistics.median(m["RssAnon"] for m in memories)
-                line += f"; idle RSS {rss:.1f} MB ({anon:.1f} MB anonymous, {rss - anon:.1f} MB file-backed)"
+                peak = statistics.median(m["VmHWM"] for m in memories)
+                line += f"; idle RSS {rss:.1f} MB ({anon:.1f} MB anonymous, {rss - anon:.1f} MB file-backed); start-up peak {peak:.1f} MB"
             print(line)
     finally:
         shutil.rmtree(work, ignore_errors=True)

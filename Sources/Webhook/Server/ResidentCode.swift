@@ -7,15 +7,19 @@ import Glibc
 /// Most of `serve`'s resident memory is not its heap (a few MB) but pages of the binary and of the
 /// shared libraries it maps. The kernel maps file pages 64 KB at a time around every page touched
 /// ("fault-around"), and start-up runs code that serving never runs again: argument parsing,
-/// manifest and certificate loading, Foundation's and OpenSSL's initialisation. Once the server
-/// listens, `release()` drops the pages of every file-backed, read-only mapping that holds no page
-/// of its own; serving then maps back only the pages it runs.
+/// manifest and certificate loading, Foundation's and OpenSSL's initialisation. A second after the
+/// server listens, `release()` drops the pages of every file-backed, read-only mapping that holds
+/// no page of its own; serving then maps back only the pages it runs.
 ///
 /// Nothing is lost: such a mapping's pages are the file's pages in the page cache (the kernel drops
 /// them itself under memory pressure, and maps them back on their next use). Mappings with
 /// copied-on-write pages (relocated data, `RELRO`) and writable ones are never touched. Linux only;
 /// elsewhere a no-op.
 public enum ResidentCode {
+    /// How long after the webhook starts listening the pages are released: start-up is over by
+    /// then, and releasing earlier slowed the way to ready by making it fault its code back in.
+    public static let delayAfterListening = Duration.seconds(1)
+
     struct Mapping: Equatable {
         let start: UInt
         let end: UInt

@@ -135,8 +135,10 @@ public struct WebhookServer: Sendable {
                     "address": .string("https://\(Self.display(channel.localAddress)):\(channel.localAddress?.port ?? webhookPort)/validate"),
                 ])
                 if releaseStartupPages {
-                    // Off the event loop: reading smaps and advising ~40 mappings takes a few ms.
+                    // A second after listening, off the event loop: the rest of start-up (the metrics
+                    // listener, the first probes) runs first, without faulting its code back in.
                     Task.detached(priority: .utility) {
+                        try? await Task.sleep(for: ResidentCode.delayAfterListening)
                         guard let outcome = ResidentCode.release() else { return }
                         logger.info("start-up code pages released", metadata: [
                             "mappings": .stringConvertible(outcome.mappings),
