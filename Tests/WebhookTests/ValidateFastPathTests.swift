@@ -32,7 +32,10 @@ import Testing
                 readiness: Readiness(), metrics: metrics, auditLog: AuditLog(logger: Logger(label: "test")),
                 workers: ReviewWorkers(threads: 1), bodyBudget: self.budget, connectionSlots: ConnectionSlots(limit: 8),
                 logger: Logger(label: "test"))
-            try channel.pipeline.syncOperations.addHandler(ValidateFastPath(responder: responder))
+            // As in the server: `HTTP1Semantics` before the handler, deciding which answers close.
+            let semantics = HTTP1Semantics(maximumBodySize: WebhookResponder.maxBodySize, watch: nil, isDraining: { false })
+            try channel.pipeline.syncOperations.addHandler(semantics)
+            try channel.pipeline.syncOperations.addHandler(ValidateFastPath(responder: responder, semantics: semantics))
             try channel.pipeline.syncOperations.addHandler(recorder)
         }
 

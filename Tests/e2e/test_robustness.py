@@ -221,6 +221,38 @@ def test_review_body_not_received_in_time_is_504_and_closes(server, make):
     assert server.review(admission_request(ingress(policies=None)))["allowed"] is True
 
 
+def reviews_counted(server):
+    return sum(v for (name, _), v in server.metrics().items() if name == "mtls_guard_requests_total")
+
+
+@pytest.mark.parametrize("make", [lambda: admission_request(deployment()), normal_request])
+def test_nothing_is_judged_after_an_answer_that_closes(server, make):
+    """A review sent with `Connection: close` and another pipelined behind it in the same write:
+    the first is answered and the connection ends; the second is not judged (RFC 9112 9.6), so no
+    decision is recorded that nobody receives."""
+    first, second = make(), make()
+    before = reviews_counted(server)
+    sock = tls_socket(server)
+    sock.sendall(post_validate(first, extra=b"Connection: close\r\n") + post_validate(second))
+    data, closed = read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 200") and closed, data
+    assert first["uid"].encode() in data and second["uid"].encode() not in data
+    time.sleep(0.3)
+    assert reviews_counted(server) == before + 1
+
+
+def test_parser_error_behind_a_review_on_a_worker_waits_for_its_answer(server):
+    """A Policy review (judged on a worker) and, pipelined behind it, bytes the HTTP parser refuses:
+    the review gets its real answer first, then the 400, then the connection ends."""
+    request = normal_request()
+    sock = tls_socket(server)
+    sock.sendall(post_validate(request) + b"GARBAGE / HTTP/1.1\r\n\r\n")
+    data, closed = read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 200"), data
+    assert request["uid"].encode() in data
+    assert b"HTTP/1.1 400" in data and closed
+
+
 def test_http_1_0_review_is_answered_as_1_0_and_closed(server):
     request = admission_request(deployment())
     sock = tls_socket(server)

@@ -39,10 +39,10 @@ public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             let watch = ConnectionWatch(slots: slots, headerReadTimeout: headerReadTimeout, idleTimeout: idleTimeout, logger: logger)
             try operations.addHandler(watch, position: .first)
             let codec = try operations.handler(type: HTTP1ToHTTPServerCodec.self)
-            try operations.addHandler(HTTP1Semantics(maximumBodySize: maximumBodySize, watch: watch, isDraining: isDraining),
-                                      position: .before(codec))
+            let semantics = HTTP1Semantics(maximumBodySize: maximumBodySize, watch: watch, isDraining: isDraining)
+            try operations.addHandler(semantics, position: .before(codec))
             if let reviews {
-                try operations.addHandler(ValidateFastPath(responder: reviews), position: .before(codec))
+                try operations.addHandler(ValidateFastPath(responder: reviews, semantics: semantics), position: .before(codec))
             }
             return value
         }

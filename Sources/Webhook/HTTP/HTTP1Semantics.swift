@@ -37,7 +37,8 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
     private let watch: ConnectionWatch?
     /// Requests whose answer is not complete yet, oldest first.
     private var pending: [Pending] = []
-    private var closeAfterAnswer = false
+    /// The answer being written ends the connection (decided when its head passed).
+    private(set) var closeAfterAnswer = false
     private var quiesced = false
     private var lastActivity = NIODeadline.now()
     private var graceTimer: Scheduled<Void>?

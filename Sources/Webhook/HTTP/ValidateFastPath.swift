@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -19,8 +20,10 @@ import NIOHTTP1
 /// Sits between `HTTP1Semantics` (which keeps versions, `Connection` and draining right for every
 /// answer, this handler's included) and Hummingbird's codec. Answers leave in request order: while
 /// a request handed to Hummingbird is unanswered, later ones go to Hummingbird too; while a review
-/// here is judged off the event loop, the connection reads nothing more, and parts already read
-/// wait in order.
+/// here is judged off the event loop, the connection reads nothing more, and what was already read
+/// (request parts, a parser error, the client's half-close) waits in order behind it. After an
+/// answer that ends the connection (`Connection: close` asked or answered, HTTP/1.0, draining),
+/// nothing more is read or judged, as RFC 9112 section 9.6 requires.
 final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -35,6 +38,13 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let start: ContinuousClock.Instant
         let expires: ContinuousClock.Instant
         var timer: Scheduled<Void>?
+    }
+
+    /// What arrived behind a review being judged off the event loop.
+    private enum Queued {
+        case part(HTTPServerRequestPart)
+        case error(any Error)
+        case event(Any)
     }
 
     private enum State {
@@ -55,32 +65,51 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     static let maximumQueuedParts = 1024
 
     private let responder: WebhookResponder
+    /// Decides whether an answer ends the connection; this handler's answers pass through it.
+    private let semantics: HTTP1Semantics
     private var state = State.idle
     private var collecting: Collecting?
     /// Requests handed to Hummingbird whose answers have not ended yet.
     private var forwarded = 0
-    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var queued = CircularBuffer<Queued>()
     private var readHeld = false
     private var removed = false
     private var date = HTTPDate()
 
-    init(responder: WebhookResponder) {
+    init(responder: WebhookResponder, semantics: HTTP1Semantics) {
         self.responder = responder
+        self.semantics = semantics
     }
 
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if isAnswering || !queued.isEmpty {
-            guard queued.count < Self.maximumQueuedParts else {
-                context.close(promise: nil)
-                return
-            }
-            queued.append(part)
+        if !enqueued(.part(part), context: context) { process(part, context: context) }
+    }
+
+    /// Keeps `item` behind the review being judged (or behind what already waits); false when
+    /// nothing waits and it is to be handled now.
+    private func enqueued(_ item: Queued, context: ChannelHandlerContext) -> Bool {
+        guard isAnswering || !queued.isEmpty else { return false }
+        guard queued.count < Self.maximumQueuedParts else {
+            responder.logger.warning("closing connection: too much pipelined behind a review", metadata: [
+                "queuedParts": .stringConvertible(queued.count),
+            ])
+            context.close(promise: nil)
+            return true
+        }
+        queued.append(item)
+        return true
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The client's half-close ends Hummingbird's request stream, which then closes the
+        // connection: it waits behind a review being judged, like the parts before it.
+        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed, enqueued(.event(event), context: context) {
             return
         }
-        process(part, context: context)
+        context.fireUserInboundEventTriggered(event)
     }
 
     private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
@@ -178,8 +207,12 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         finished(reserved: reserved)
         guard !removed else { return }
         var drained = false
-        while !isAnswering, let part = queued.popFirst() {
-            process(part, context: context)
+        while !isAnswering, let item = queued.popFirst() {
+            switch item {
+            case .part(let part): process(part, context: context)
+            case .error(let error): handleError(error, context: context)
+            case .event(let event): context.fireUserInboundEventTriggered(event)
+            }
             drained = true
         }
         // Parts handed on outside a read: the next handlers (Hummingbird's stream) pass what they
@@ -215,17 +248,21 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(reply.body.readableBytes))
         headers.add(name: "Date", value: date.now())
-        if reply.closing {
-            headers.add(name: "Connection", value: "close")
-            state = .closing
-        }
+        if reply.closing { headers.add(name: "Connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: reply.status.code, reasonPhrase: reply.status.reasonPhrase)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        // `HTTP1Semantics` has seen the head: whether this answer ends the connection is decided
+        // (the reply's own `close`, the request's `Connection: close` or HTTP/1.0, draining).
+        if semantics.closeAfterAnswer { state = .closing }
         context.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !enqueued(.error(error), context: context) { handleError(error, context: context) }
+    }
+
+    private func handleError(_ error: any Error, context: ChannelHandlerContext) {
         // A request of this handler's that the HTTP parser gave up on: it answers, as Hummingbird's
         // path answers an unreadable body, and the connection ends.
         guard case .collecting = state, let request = collecting else {
@@ -253,8 +290,12 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Outbound
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        // Hummingbird's answers: the end of one lets requests after it be answered here again.
-        if case .end = unwrapOutboundIn(data), forwarded > 0 { forwarded -= 1 }
+        // Hummingbird's answers: the end of one lets requests after it be answered here again,
+        // unless that answer ends the connection (`HTTP1Semantics`, next, decided at its head).
+        if case .end = unwrapOutboundIn(data), forwarded > 0 {
+            forwarded -= 1
+            if semantics.closeAfterAnswer { state = .closing }
+        }
         context.write(data, promise: promise)
     }
 

@@ -13,8 +13,9 @@ import Glibc
 ///
 /// Nothing is lost: such a mapping's pages are the file's pages in the page cache (the kernel drops
 /// them itself under memory pressure, and maps them back on their next use). Mappings with
-/// copied-on-write pages (relocated data, `RELRO`) and writable ones are never touched. Linux only;
-/// elsewhere a no-op.
+/// copied-on-write pages, in memory or swapped out (relocated data, `RELRO`), writable ones, and
+/// any smaps does not fully describe are never touched. It runs once, a second after start-up, when
+/// no library is being loaded. Linux only; elsewhere a no-op.
 public enum ResidentCode {
     /// How long after the webhook starts listening the pages are released: start-up is over by
     /// then, and releasing earlier slowed the way to ready by making it fault its code back in.
@@ -25,17 +26,20 @@ public enum ResidentCode {
         let end: UInt
         let permissions: String
         let path: String
-        /// Pages of the mapping copied on write: those are the process's own, not the file's.
-        var anonymousKB = 0
+        /// Pages of the mapping copied on write, in memory (`Anonymous:`) and swapped out (`Swap:`):
+        /// those are the process's own, not the file's. `nil` when smaps did not say.
+        var anonymousKB: Int?
+        var swapKB: Int?
 
         /// Read-only and backed by a file (not the kernel's `[vdso]`, `[vvar]`, the heap or stacks).
         var isFileBackedReadOnly: Bool {
             path.hasPrefix("/") && permissions.hasPrefix("r") && !permissions.contains("w")
         }
 
-        /// Its pages can be dropped: every one of them is the file's page. (`Private_Dirty` is no
-        /// guide: it also counts page-cache pages not yet written back, as for a binary just built.)
-        var isReleasable: Bool { isFileBackedReadOnly && anonymousKB == 0 }
+        /// Its pages can be dropped: every one of them is the file's page, none a private copy in
+        /// memory or in swap (`MADV_DONTNEED` frees swapped copies too). `Private_Dirty` is no guide:
+        /// it also counts page-cache pages not yet written back, as for a binary just built.
+        var isReleasable: Bool { isFileBackedReadOnly && anonymousKB == 0 && swapKB == 0 }
     }
 
     /// What `release()` did, for the log.
@@ -52,8 +56,9 @@ public enum ResidentCode {
             let fields = line.split(separator: " ")
             guard let first = fields.first else { continue }
             if first.hasSuffix(":") {
-                if first == "Anonymous:", fields.count >= 2, let kilobytes = Int(fields[1]), !mappings.isEmpty {
-                    mappings[mappings.count - 1].anonymousKB = kilobytes
+                if fields.count >= 2, let kilobytes = Int(fields[1]), !mappings.isEmpty {
+                    if first == "Anonymous:" { mappings[mappings.count - 1].anonymousKB = kilobytes }
+                    if first == "Swap:" { mappings[mappings.count - 1].swapKB = kilobytes }
                 }
                 continue
             }
