@@ -195,8 +195,11 @@ enum References {
         let namespace = object.metadata.namespace ?? "default"
         switch kind {
         case .ingress:
-            return PolicyAnnotation.keys.flatMap { key in
-                PolicyAnnotation.parse(object.metadata.annotations[key] ?? "").compactMap { $0.key(defaultNamespace: namespace) }
+            // As the rules resolve them: the first `maximumItems` of each annotation (more is denied),
+            // so a huge list is not indexed, nor fetched item by item when the view lacks them.
+            return PolicyAnnotation.keys.flatMap { key -> [ObjectKey] in
+                guard let value = object.metadata.annotations[key] else { return [] }
+                return PolicyAnnotation.parse(value).prefix(PolicyAnnotation.maximumItems).compactMap { $0.key(defaultNamespace: namespace) }
             }
         case .virtualServer:
             let view = VirtualServerView(object)

@@ -55,6 +55,18 @@ import Testing
         #expect(elapsed < .seconds(2), "\(elapsed)")
     }
 
+    /// The reference index (the live view's referrers, and the Policies it fetches when they are
+    /// missing) takes from each annotation the items the rules resolve, no more.
+    @Test func indexedPolicyReferencesAreCappedLikeTheRules() throws {
+        let value = (0..<1_000).map { "p\($0)" }.joined(separator: ",")
+        let ingress = try Fixture.ingress(policies: value)
+        let keys = ReferenceIndex.policies(of: ingress)
+        #expect(keys.count == PolicyAnnotation.maximumItems)
+        #expect(keys.first == ObjectKey(namespace: "ns", name: "p0"))
+        #expect(keys.last == ObjectKey(namespace: "ns", name: "p\(PolicyAnnotation.maximumItems - 1)"))
+        #expect(ReferenceIndex.policies(of: try Fixture.ingress(policies: nil)).isEmpty)
+    }
+
     @Test func blankLinesInAPEMBlockAreLinear() throws {
         let pki = try SecretTestPKI.get()
         let lines = pki.root.certificate.pemEncoded().split(separator: "\n", omittingEmptySubsequences: false)
