@@ -33,9 +33,10 @@ public struct Certificate: Sendable, Hashable, CustomStringConvertible {
     public static let maximumAlternativeNames = 1024
     /// Subject equals issuer and the signature verifies with the certificate's own key.
     ///
-    /// The signature is verified on first use (once per certificate, whatever the copies): most readers, such
-    /// as the content rules of a CA Secret, never ask, and an RSA verification costs about as much as a fifth
-    /// of the parse.
+    /// The signature is verified on first use (once per certificate, whatever the copies): an RSA
+    /// verification costs about a fifth of the parse, and most readers never ask. A certificate entering
+    /// `CertificateCache` is checked on entry, so the cache holds no decoded OpenSSL copy outside its byte
+    /// budget; that is one verification per distinct certificate per process.
     public var isSelfSigned: Bool { selfSignature.isSelfSigned }
     private let selfSignature: SelfSignatureCheck
 

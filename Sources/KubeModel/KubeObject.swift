@@ -60,5 +60,15 @@ public struct KubeObject: Sendable, Hashable {
         return String(apiVersion[..<slash])
     }
 
+    /// The API version without its group (`v1`): the last non-empty `/`-separated part, by bytes.
+    public var version: String {
+        var end = apiVersion.utf8.endIndex
+        while end > apiVersion.utf8.startIndex, apiVersion.utf8[apiVersion.utf8.index(before: end)] == UInt8(ascii: "/") {
+            end = apiVersion.utf8.index(before: end)
+        }
+        let start = apiVersion.utf8[..<end].lastIndex(of: UInt8(ascii: "/")).map { apiVersion.utf8.index(after: $0) } ?? apiVersion.startIndex
+        return String(apiVersion[start..<end])
+    }
+
     public var name: String { metadata.name ?? "" }
 }

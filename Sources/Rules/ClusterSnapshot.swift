@@ -195,12 +195,8 @@ enum References {
         let namespace = object.metadata.namespace ?? "default"
         switch kind {
         case .ingress:
-            // As the rules resolve them: the first `maximumItems` of each annotation (more is denied),
-            // so a huge list is not indexed, nor fetched item by item when the view lacks them.
-            return PolicyAnnotation.keys.flatMap { key -> [ObjectKey] in
-                guard let value = object.metadata.annotations[key] else { return [] }
-                return PolicyAnnotation.parse(value).prefix(PolicyAnnotation.maximumItems).compactMap { $0.key(defaultNamespace: namespace) }
-            }
+            // As the rules resolve them, so a huge list is not indexed, nor fetched item by item.
+            return PolicyAnnotation.references(in: object.metadata.annotations, namespace: namespace).map(\.key)
         case .virtualServer:
             let view = VirtualServerView(object)
             return (view.policies + view.routes.flatMap(\.policies)).compactMap { $0.objectKey(defaultNamespace: namespace) }

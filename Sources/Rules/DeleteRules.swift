@@ -87,7 +87,8 @@ public enum DeleteRules {
                 }
             case .ingress?:
                 let view = IngressView(referrer)
-                let protected = IngressRules.policyReferences(view).contains { context.policy($0.key)?.isIngressMTLS == true }
+                let protected = PolicyAnnotation.references(in: view.annotations, namespace: view.namespace)
+                    .contains { context.policy($0.key)?.isIngressMTLS == true }
                 if protected, view.tls.contains(where: { $0.secretName.value == name }) {
                     uses.append(SecretUse(referrer: referrer, field: "TLS of an ingressMTLS host", requiredType: SecretView.tlsType))
                 }

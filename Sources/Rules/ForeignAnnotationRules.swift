@@ -63,7 +63,7 @@ enum ForeignAnnotationRules {
                 break
             }
         }
-        if !PolicyAnnotation.keys.contains(where: { annotations[$0] != nil }) {
+        if !PolicyAnnotation.isPresent(in: annotations) {
             findings += clientAuthFindings(ingress, referencesIngressMTLS: false)
         }
         return findings
@@ -85,9 +85,9 @@ enum ForeignAnnotationRules {
 
     /// ingress-mtls/foreign-client-auth when client verification was asked for and no ingressMTLS Policy is
     /// referenced; otherwise ingress/foreign-mtls-annotation for each auth-tls annotation next to the Policy.
+    /// Callers check `hasIngressNginxAnnotation` first.
     static func clientAuthFindings(_ ingress: IngressView, referencesIngressMTLS: Bool) -> [Finding] {
         let annotations = ingress.annotations
-        guard hasIngressNginxAnnotation(annotations) else { return [] }
         if referencesIngressMTLS {
             return clientAuthEquivalents.compactMap { key, equivalent in
                 annotations[key].map { ignored(key, value: $0, equivalent) }

@@ -91,11 +91,9 @@ public enum IngressRules {
         }
         let backendNames = ingress.backendServiceNames
         let backendSet = Set(backendNames)
-        var unknown: [String] = []
-        var seen = Set<String>()
-        for item in serviceList(value) where !backendSet.contains(item) && seen.insert(item).inserted {
-            unknown.append(item)
-        }
+        var unknownItems = DistinctList<String>()
+        for item in serviceList(value) where !backendSet.contains(item) { unknownItems.insert(item) }
+        let unknown = unknownItems.elements
         guard !unknown.isEmpty else { return nil }
         var hints: [String] = []
         if unknown.contains(where: \.isEmpty) { hints.append("remove the empty item (extra comma)") }
@@ -145,24 +143,6 @@ public enum IngressRules {
 
     // MARK: Reference rules
 
-    /// The Policies an Ingress references, as NIC's `getIngressPolicyRefs` collects them: nginx.org/policies
-    /// first, then nginx.com/policies, de-duplicated by `namespace/name` (`p` and `default/p` in namespace
-    /// `default` are one reference), each with the annotation it first appeared in.
-    static func policyReferences(_ ingress: IngressView) -> [(annotation: String, key: ObjectKey)] {
-        var references: [(annotation: String, key: ObjectKey)] = []
-        var keys = DistinctList<ObjectKey>()
-        for annotation in PolicyAnnotation.keys {
-            // An absent annotation references nothing (parsing "" gives one empty, invalid item).
-            guard let value = ingress.annotations[annotation] else { continue }
-            for item in PolicyAnnotation.parse(value).prefix(PolicyAnnotation.maximumItems) {
-                if let key = item.key(defaultNamespace: ingress.namespace), keys.insert(key) {
-                    references.append((annotation, key))
-                }
-            }
-        }
-        return references
-    }
-
     /// Every section 4 reference finding for `ingress`.
     public static func referenceFindings(_ ingress: IngressView, snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
         let context = StateContext(snapshot: snapshot, settings: settings)
@@ -172,7 +152,7 @@ public enum IngressRules {
         var policiesPath = annotationPath(PolicyAnnotation.keys[0])
         var referencesIngressMTLS: Bool? = false
 
-        for (annotation, key) in policyReferences(ingress) {
+        for (annotation, key) in PolicyAnnotation.references(in: ingress.annotations, namespace: ingress.namespace) {
             let path = annotationPath(annotation)
             guard let policy = context.policy(key) else {
                 findings.append(Finding(rule: "ingress/policy-ref", severity: context.missingSeverity, field: path,
@@ -231,7 +211,8 @@ public enum IngressRules {
             }
         }
 
-        if let referencesIngressMTLS, PolicyAnnotation.keys.contains(where: { ingress.annotations[$0] != nil }) {
+        if let referencesIngressMTLS, PolicyAnnotation.isPresent(in: ingress.annotations),
+           ForeignAnnotationRules.hasIngressNginxAnnotation(ingress.annotations) {
             findings += ForeignAnnotationRules.clientAuthFindings(ingress, referencesIngressMTLS: referencesIngressMTLS)
         }
         return findings

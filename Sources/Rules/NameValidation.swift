@@ -65,10 +65,8 @@ enum FieldError {
     static func quote(_ text: String) -> String {
         // Most quoted values (object names, references) are short printable ASCII with nothing to
         // escape: quoted as they are, without the scalar-by-scalar walk.
-        var plain = text
-        if plain.utf8.count <= quotedPrefixLength, plain.withUTF8({ bytes in
-            bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
-        }) {
+        if text.utf8.count <= quotedPrefixLength,
+           PrintableASCII.only(text, excluding: [UInt8(ascii: "\""), UInt8(ascii: "\\")]) {
             return "\"" + text + "\""
         }
         var out = "\""

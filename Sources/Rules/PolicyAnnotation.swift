@@ -1,4 +1,5 @@
 import Foundation
+import KubeModel
 
 /// The `nginx.org/policies` annotation of an Ingress: `name` or `namespace/name` items, comma-separated.
 enum PolicyAnnotation {
@@ -51,6 +52,32 @@ enum PolicyAnnotation {
             guard problem == nil else { return nil }
             return ObjectKey(namespace: namespace ?? defaultNamespace, name: name)
         }
+    }
+
+    /// Whether either policies annotation is set (even to an empty value).
+    static func isPresent(in annotations: [String: String]) -> Bool {
+        keys.contains { annotations[$0] != nil }
+    }
+
+    /// The Policies an Ingress's annotations reference, as NIC's `getIngressPolicyRefs` collects
+    /// them: nginx.org/policies first, then nginx.com/policies, de-duplicated by `namespace/name`
+    /// (`p` and `default/p` in namespace `default` are one reference), each with the annotation it
+    /// first appeared in. At most `maximumItems` of each annotation, as the rules resolve them (more
+    /// is denied); invalid items reference nothing. The rules, the reference index and the live
+    /// view's fetches of missing Policies all read references here.
+    static func references(in annotations: [String: String], namespace: String) -> [(annotation: String, key: ObjectKey)] {
+        var references: [(annotation: String, key: ObjectKey)] = []
+        var seen = DistinctList<ObjectKey>()
+        for annotation in keys {
+            // An absent annotation references nothing (parsing "" gives one empty, invalid item).
+            guard let value = annotations[annotation] else { continue }
+            for item in parse(value).prefix(maximumItems) {
+                if let key = item.key(defaultNamespace: namespace), seen.insert(key) {
+                    references.append((annotation, key))
+                }
+            }
+        }
+        return references
     }
 
     /// `trimmingCharacters(in: .whitespacesAndNewlines)`, skipped when both ends are printable

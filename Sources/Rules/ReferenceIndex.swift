@@ -29,7 +29,8 @@ public enum ReferenceIndex {
     }
 
     private static func unique(_ keys: [ObjectKey]) -> [ObjectKey] {
-        var seen = Set<ObjectKey>()
-        return keys.filter { seen.insert($0).inserted }
+        var distinct = DistinctList<ObjectKey>()
+        for key in keys { distinct.insert(key) }
+        return distinct.elements
     }
 }

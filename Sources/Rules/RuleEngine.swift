@@ -29,8 +29,7 @@ public struct ReviewInput: Sendable {
 
     /// A CREATE of `object` in `namespace`: how `validate` and the audit judge an object as it stands.
     public init(creating object: KubeObject, namespace: String?) {
-        let version = String(object.apiVersion.split(separator: "/").last ?? "")
-        self.init(operation: .create, kind: GroupVersionKind(group: object.group, version: version, kind: object.kind),
+        self.init(operation: .create, kind: GroupVersionKind(group: object.group, version: object.version, kind: object.kind),
                   namespace: namespace, name: object.metadata.name, object: object.raw, oldObject: nil)
     }
 

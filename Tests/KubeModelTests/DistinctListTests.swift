@@ -17,3 +17,15 @@ import Testing
         #expect(list.elements == (0..<distinct).reversed().map { "svc-\($0)" })
     }
 }
+
+@Suite struct KubeObjectVersionTests {
+    /// The version is what `apiVersion.split(separator: "/").last` gives, found by bytes; `group`
+    /// is the part before the first `/`.
+    @Test(arguments: [("networking.k8s.io/v1", "v1"), ("v1", "v1"), ("apps/v1beta2", "v1beta2"), ("a/b/c", "c"),
+                      ("g/", "g"), ("/v1", "v1"), ("", "")])
+    func versionIsTheLastPart(apiVersion: String, version: String) throws {
+        let object = try #require(KubeObject(.object(["apiVersion": .string(apiVersion), "kind": .string("X")])))
+        #expect(object.version == version)
+        #expect(object.version == String(apiVersion.split(separator: "/").last ?? ""))
+    }
+}

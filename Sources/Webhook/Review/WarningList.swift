@@ -1,3 +1,5 @@
+import KubeModel
+
 /// Builds the `warnings` of an AdmissionResponse within the API server's limits.
 ///
 /// Kubernetes asks for warnings of at most 120 characters and drops what exceeds its total budget
@@ -48,10 +50,11 @@ public struct WarningList: Sendable {
         let head = "\(prefix)\(field): "
         let tail = " (\(rule))"
         let full = head + message + tail
+        // Never more characters than UTF-8 bytes: a short warning is kept without counting.
+        guard full.utf8.count > perWarningLimit else { return full }
         // Printable ASCII (almost every warning): one byte is one character, so sizes and cuts are
         // byte counts, without walking grapheme clusters.
-        if isPrintableASCII(full) {
-            guard full.utf8.count > perWarningLimit else { return full }
+        if PrintableASCII.only(full) {
             let room = perWarningLimit - head.utf8.count - tail.utf8.count - 1
             if room >= 16 { return head + String(decoding: message.utf8.prefix(room), as: UTF8.self) + "…" + tail }
         }
@@ -64,8 +67,4 @@ public struct WarningList: Sendable {
         return "\(prefix)…\(field.suffix(fieldRoom)): \(message.prefix(16))…\(tail)"
     }
 
-    private static func isPrintableASCII(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { bytes in bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
-    }
 }
