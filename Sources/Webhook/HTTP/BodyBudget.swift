@@ -48,17 +48,13 @@ public final class BodyBudget: Sendable {
 
     /// Reserves `bytes` (at most the capacity), waiting up to `timeout`; false when the wait timed out.
     func reserve(_ bytes: Int, timeout: Duration) async -> Bool {
-        let bytes = min(max(bytes, 0), capacity)
         // The usual case, kilobytes with room to spare: one lock, no suspension.
-        let id: UInt64? = state.withLockedValue { state in
-            if state.waiters.isEmpty && state.available >= bytes {
-                state.available -= bytes
-                return nil
-            }
+        if tryReserve(bytes) { return true }
+        let bytes = min(max(bytes, 0), capacity)
+        let id: UInt64 = state.withLockedValue { state in
             state.nextID += 1
             return state.nextID
         }
-        guard let id else { return true }
         let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let immediate: Bool = state.withLockedValue { state in
                 if state.waiters.isEmpty && state.available >= bytes {

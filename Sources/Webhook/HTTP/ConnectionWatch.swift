@@ -30,13 +30,13 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
 
     private let slots: ConnectionSlots
     private let headerReadTimeout: TimeAmount
-    private let idleTimeout: TimeAmount?
+    private let idleTimeout: TimeAmount
     private let logger: Logger
     private var phase = Phase.new
     private var timer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
 
-    init(slots: ConnectionSlots, headerReadTimeout: TimeAmount, idleTimeout: TimeAmount? = nil, logger: Logger) {
+    init(slots: ConnectionSlots, headerReadTimeout: TimeAmount, idleTimeout: TimeAmount, logger: Logger) {
         self.slots = slots
         self.headerReadTimeout = headerReadTimeout
         self.idleTimeout = idleTimeout
@@ -100,11 +100,6 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func armIdleTimer(_ context: ChannelHandlerContext) {
-        guard let idleTimeout else {
-            timer?.cancel()
-            timer = nil
-            return
-        }
         closeUnlessLeft(.idle, after: idleTimeout, context, "closing connection: idle longer than the idle timeout")
     }
 

@@ -12,17 +12,19 @@ public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let base: HTTP1Channel
     let slots: ConnectionSlots
     let headerReadTimeout: TimeAmount
-    let idleTimeout: TimeAmount?
+    let idleTimeout: TimeAmount
     let maximumBodySize: Int
     let isDraining: @Sendable () -> Bool
     /// The webhook's reviews are read by `ValidateFastPath` on the channel (nil on the metrics port).
     let reviews: WebhookResponder?
 
-    /// `base` must have no idle timeout of its own: it would not see the requests `ValidateFastPath`
-    /// serves, and would close busy connections. `idleTimeout` is kept by `ConnectionWatch` instead.
-    public init(_ base: HTTP1Channel, slots: ConnectionSlots, headerReadTimeout: TimeAmount, idleTimeout: TimeAmount?,
-                maximumBodySize: Int, reviews: WebhookResponder? = nil, isDraining: @escaping @Sendable () -> Bool) {
-        self.base = base
+    /// Hummingbird's channel for `responder` is built here without an idle timeout of its own: it
+    /// would not see the requests `ValidateFastPath` serves, and would close busy connections.
+    /// `idleTimeout` is kept by `ConnectionWatch`, which sees every request and answer.
+    public init(responder: @escaping HTTPChannelHandler.Responder, slots: ConnectionSlots, headerReadTimeout: TimeAmount,
+                idleTimeout: TimeAmount, maximumBodySize: Int, reviews: WebhookResponder? = nil,
+                isDraining: @escaping @Sendable () -> Bool) {
+        self.base = HTTP1Channel(responder: responder)
         self.slots = slots
         self.headerReadTimeout = headerReadTimeout
         self.idleTimeout = idleTimeout

@@ -1,6 +1,6 @@
 import Foundation
+import HTTPTypes
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
 
 /// The HTTP/1 rules Hummingbird's channel leaves to the application, applied between NIO's HTTP/1
@@ -105,7 +105,7 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         var headers = HTTPHeaders()
-        let body = ByteBuffer(data: AdmissionWire.badRequestBody("malformed HTTP request: \(error)"))
+        let body = WebhookResponder.statusBody(.badRequest, "malformed HTTP request: \(error)")
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(body.readableBytes))
         headers.add(name: "connection", value: "close")

@@ -1,5 +1,5 @@
-import Foundation
 import HTTPTypes
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -52,8 +52,8 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case idle
         /// Reading a request whose parts go on to Hummingbird.
         case forwarding
-        /// Reading a request this handler answers (`collecting`).
-        case collecting
+        /// Reading a request this handler answers.
+        case collecting(Collecting)
         /// A review of this handler's is judged off the event loop.
         case answering(version: HTTPVersion, reserved: Int)
         /// An answer that leaves the connection was sent; what still arrives is dropped.
@@ -68,7 +68,6 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// Decides whether an answer ends the connection; this handler's answers pass through it.
     private let semantics: HTTP1Semantics
     private var state = State.idle
-    private var collecting: Collecting?
     /// Requests handed to Hummingbird whose answers have not ended yet.
     private var forwarded = 0
     private var queued = CircularBuffer<Queued>()
@@ -115,9 +114,8 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
-            if forwarded == 0, let started = begin(head, eventLoop: context.eventLoop, context: context) {
-                collecting = started
-                state = .collecting
+            if forwarded == 0, let started = begin(head, context: context) {
+                state = .collecting(started)
             } else {
                 forwarded += 1
                 state = .forwarding
@@ -126,13 +124,13 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case (.forwarding, _), (.idle, _):
             context.fireChannelRead(wrapInboundOut(part))
             if case .end = part { state = .idle }
-        case (.collecting, .body(let bytes)):
-            collecting?.body.writeImmutableBuffer(bytes)
-        case (.collecting, .end):
-            guard let request = collecting else { return }
-            collecting = nil
-            request.timer?.cancel()
+        case (.collecting(var request), .body(let bytes)):
+            // Out of the state first, so the body's storage is not shared while it grows.
             state = .idle
+            request.body.writeImmutableBuffer(bytes)
+            state = .collecting(request)
+        case (.collecting, .end):
+            guard let request = endCollecting() else { return }
             judge(request, context: context)
         case (.collecting, .head):
             // The HTTP decoder never sends a head before the last request's end.
@@ -145,35 +143,40 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The request this handler answers, with its budget reserved and deadline armed; `nil` when
     /// the head shows anything but a small JSON review of known length, or the budget is full.
-    private func begin(_ head: HTTPRequestHead, eventLoop: any EventLoop, context: ChannelHandlerContext) -> Collecting? {
+    private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> Collecting? {
         guard head.method == .POST else { return nil }
-        let (path, query) = Self.split(head.uri)
-        guard path == "/validate",
+        // The request target read as Hummingbird's path reads it (`validate`).
+        let uri = URI(head.uri)
+        guard uri.path == "/validate",
               WebhookResponder.isJSON(head.headers.first(name: "content-type")),
               !head.headers.contains(name: "transfer-encoding"),
               let length = head.headers.first(name: "content-length").flatMap({ Int($0) }),
               (0...WebhookResponder.eventLoopBodyLimit).contains(length),
-              let timeout = Self.timeoutParameter(query),
               responder.bodyBudget.tryReserve(length)
         else { return nil }
         responder.metrics.requestStarted()
         let start = ContinuousClock.now
-        let deadline = WebhookResponder.requestTimeout(timeout)
+        let deadline = WebhookResponder.requestTimeout(uri.queryParameters["timeout"].map(String.init))
         var request = Collecting(version: head.version, body: context.channel.allocator.buffer(capacity: length),
                                  reserved: length, start: start, expires: start + deadline)
-        request.timer = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(deadline)) { [self] in
-            bodyTimedOut(context: context)
+        request.timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(deadline)) { [self] in
+            refuseCollecting(responder.bodyTimedOut(), context: context)
         }
         return request
     }
 
-    private func bodyTimedOut(context: ChannelHandlerContext) {
-        guard case .collecting = state, let request = collecting else { return }
-        collecting = nil
+    /// The request being collected, taken out of the state (now idle) with its timer cancelled.
+    private func endCollecting() -> Collecting? {
+        guard case .collecting(let request) = state else { return nil }
         state = .idle
-        responder.metrics.recordRejected(status: 504)
-        send(WebhookResponder.errorReply(.gatewayTimeout, "request body not received within the API server's timeout", closing: true),
-             version: request.version, context: context)
+        request.timer?.cancel()
+        return request
+    }
+
+    /// Answers the request being collected with `reply` (its body will not be judged).
+    private func refuseCollecting(_ reply: WebhookResponder.Reply, context: ChannelHandlerContext) {
+        guard let request = endCollecting() else { return }
+        send(reply, version: request.version, context: context)
         finished(reserved: request.reserved)
     }
 
@@ -236,9 +239,7 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func abandonCollecting() {
-        guard let request = collecting else { return }
-        collecting = nil
-        request.timer?.cancel()
+        guard let request = endCollecting() else { return }
         finished(reserved: request.reserved)
     }
 
@@ -265,16 +266,11 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func handleError(_ error: any Error, context: ChannelHandlerContext) {
         // A request of this handler's that the HTTP parser gave up on: it answers, as Hummingbird's
         // path answers an unreadable body, and the connection ends.
-        guard case .collecting = state, let request = collecting else {
+        guard case .collecting = state else {
             context.fireErrorCaught(error)
             return
         }
-        collecting = nil
-        request.timer?.cancel()
-        state = .idle
-        responder.metrics.recordRejected(status: 400)
-        send(WebhookResponder.errorReply(.badRequest, "could not read the request body", closing: true), version: request.version, context: context)
-        finished(reserved: request.reserved)
+        refuseCollecting(responder.bodyUnreadable(closing: true), context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -305,60 +301,5 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         context.read()
-    }
-
-    // MARK: Request target
-
-    /// The path and the query of a request target (`/validate?timeout=10s`).
-    static func split(_ uri: String) -> (path: Substring, query: Substring) {
-        guard let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (uri[...], "") }
-        return (uri[..<mark], uri[uri.utf8.index(after: mark)...])
-    }
-
-    /// The `timeout` query parameter: `""` when there is none (the default applies), `nil` when it
-    /// is percent-encoded (the request goes to Hummingbird, which decodes it).
-    static func timeoutParameter(_ query: Substring) -> String? {
-        // The first `timeout`, as Hummingbird's `queryParameters` reads it.
-        for item in query.split(separator: "&") where item.utf8.starts(with: "timeout=".utf8) {
-            let value = item.dropFirst("timeout=".utf8.count)
-            if value.utf8.contains(UInt8(ascii: "%")) || value.utf8.contains(UInt8(ascii: "+")) { return nil }
-            return String(value)
-        }
-        return ""
-    }
-}
-
-/// The `Date` header (RFC 9110 IMF-fixdate), formatted once per second.
-struct HTTPDate {
-    private var second = Int.min
-    private var text = ""
-
-    mutating func now() -> String {
-        let seconds = Int(Date().timeIntervalSince1970.rounded(.down))
-        guard seconds != second else { return text }
-        second = seconds
-        text = Self.format(secondsSince1970: seconds)
-        return text
-    }
-
-    /// `Tue, 01 Dec 2026 22:34:50 GMT` for a UTC time (days to a civil date as in Howard Hinnant's
-    /// `civil_from_days`).
-    static func format(secondsSince1970 seconds: Int) -> String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let time = seconds - days * 86_400
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        let weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday
-        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(names[weekday]), \(two(day)) \(months[month - 1]) \(year) \(two(time / 3600)):\(two(time % 3600 / 60)):\(two(time % 60)) GMT"
     }
 }

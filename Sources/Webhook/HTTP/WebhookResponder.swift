@@ -137,16 +137,29 @@ public struct WebhookResponder: HTTPResponder {
             metrics.recordRejected(status: 413)
             return Self.closing(Self.status(.contentTooLarge, "request body exceeds the limit of \(Self.maxBodySize) bytes"))
         } catch is DeadlineExceeded {
-            metrics.recordRejected(status: 504)
-            return Self.closing(Self.status(.gatewayTimeout, "request body not received within the API server's timeout"))
+            return Self.response(bodyTimedOut())
         } catch {
-            metrics.recordRejected(status: 400)
-            return Self.status(.badRequest, "could not read the request body")
+            return Self.response(bodyUnreadable(closing: false))
         }
-        let reply = await answer(body, start: start, expires: expires, connection: connection)
+        return Self.response(await answer(body, start: start, expires: expires, connection: connection))
+    }
+
+    static func response(_ reply: Reply) -> Response {
         var response = Response(status: reply.status, headers: [.contentType: "application/json"], body: .init(byteBuffer: reply.body))
         if reply.closing { response.headers[.connection] = "close" }
         return response
+    }
+
+    /// 504 for a body that did not arrive within the request's deadline; the connection ends.
+    func bodyTimedOut() -> Reply {
+        metrics.recordRejected(status: 504)
+        return Self.errorReply(.gatewayTimeout, "request body not received within the API server's timeout", closing: true)
+    }
+
+    /// 400 for a body that could not be read.
+    func bodyUnreadable(closing: Bool) -> Reply {
+        metrics.recordRejected(status: 400)
+        return Self.errorReply(.badRequest, "could not read the request body", closing: closing)
     }
 
     // MARK: - Judging a body (both transports)
@@ -161,7 +174,7 @@ public struct WebhookResponder: HTTPResponder {
     /// never waits on the network.
     func answer(_ body: ByteBuffer, start: ContinuousClock.Instant, expires: ContinuousClock.Instant,
                 connection: any Channel) async -> Reply {
-        await replying {
+        await replying { () async throws(ReviewWorkers.Abandoned) -> Judgement in
             let first = body.readableBytes <= Self.eventLoopBodyLimit
                 ? firstHop(body, start: start, judgingEverything: false)
                 : try await onWorker(expires: expires, connection: connection) {
@@ -175,7 +188,7 @@ public struct WebhookResponder: HTTPResponder {
     /// judgement.
     func finish(_ first: FirstHop, start: ContinuousClock.Instant, expires: ContinuousClock.Instant,
                 connection: any Channel) async -> Reply {
-        await replying {
+        await replying { () async throws(ReviewWorkers.Abandoned) -> Judgement in
             try await judgement(after: first, start: start, expires: expires, connection: connection)
         }
     }
@@ -187,7 +200,7 @@ public struct WebhookResponder: HTTPResponder {
         do throws(AdmissionReviewDecodingError) {
             admission = try AdmissionReview.decodeRequest(from: body)
         } catch {
-            return .judged(.badRequest(ByteBuffer(data: AdmissionWire.badRequestBody(error.description))))
+            return .judged(.badRequest(Self.statusBody(.badRequest, error.description)))
         }
         let reading = clusterView.read(for: admission)
         guard !reading.needsLookups else { return .needsLookups(admission, reading) }
@@ -220,7 +233,7 @@ public struct WebhookResponder: HTTPResponder {
     }
 
     private func judgement(after first: FirstHop, start: ContinuousClock.Instant, expires: ContinuousClock.Instant,
-                           connection: any Channel) async throws -> Judgement {
+                           connection: any Channel) async throws(ReviewWorkers.Abandoned) -> Judgement {
         switch first {
         case .judged(let answer):
             return answer
@@ -237,7 +250,7 @@ public struct WebhookResponder: HTTPResponder {
     }
 
     private func onWorker<T: Sendable>(expires: ContinuousClock.Instant, connection: any Channel,
-                                       _ work: @escaping @Sendable () -> T) async throws -> T {
+                                       _ work: @escaping @Sendable () -> T) async throws(ReviewWorkers.Abandoned) -> T {
         let (slots, logger) = (connectionSlots, self.logger)
         return try await workers.run(
             deadline: expires - .now, eventLoop: connection.eventLoop,
@@ -251,18 +264,18 @@ public struct WebhookResponder: HTTPResponder {
     }
 
     /// The reply for `work`'s judgement, or for why a worker stopped before it.
-    private func replying(_ work: () async throws -> Judgement) async -> Reply {
-        do {
+    private func replying(_ work: () async throws(ReviewWorkers.Abandoned) -> Judgement) async -> Reply {
+        do throws(ReviewWorkers.Abandoned) {
             return reply(try await work())
-        } catch ReviewWorkers.Abandoned.deadline {
-            metrics.recordRejected(status: 504)
-            return Self.errorReply(.gatewayTimeout, "review not finished within the API server's timeout; stopped", closing: true)
-        } catch ReviewWorkers.Abandoned.clientGone {
-            // Nobody reads this answer: the connection is closed.
-            return Self.errorReply(.gatewayTimeout, "the client closed the connection", closing: true)
         } catch {
-            metrics.recordRejected(status: 400)
-            return Self.errorReply(.badRequest, "could not read the request body", closing: false)
+            switch error {
+            case .deadline:
+                metrics.recordRejected(status: 504)
+                return Self.errorReply(.gatewayTimeout, "review not finished within the API server's timeout; stopped", closing: true)
+            case .clientGone:
+                // Nobody reads this answer: the connection is closed.
+                return Self.errorReply(.gatewayTimeout, "the client closed the connection", closing: true)
+            }
         }
     }
 
@@ -395,7 +408,7 @@ public enum AdmissionWire {
 
     /// The `Status` sent with HTTP 400 for a review that cannot be used.
     public static func badRequestBody(_ message: String) -> Data {
-        encode(ErrorStatus(message: message, reason: "BadRequest", code: 400))
+        Data(buffer: WebhookResponder.statusBody(.badRequest, message), byteTransferStrategy: .noCopy)
     }
 }
 

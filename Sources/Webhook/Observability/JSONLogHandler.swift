@@ -108,20 +108,12 @@ public struct JSONLogHandler: LogHandler {
         line.append(UInt8(ascii: "\""))
     }
 
-    /// `2026-11-23T14:51:00.123Z` (UTC, milliseconds), from the C library: `Date.formatted` cost
-    /// microseconds per line.
+    /// `2026-11-23T14:51:00.123Z` (UTC, milliseconds), from `UTCTime`.
     static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+        let now = UTCTime.now()
+        let pad = UTCTime.padded
+        return "\(pad(now.year, 4))-\(pad(now.month, 2))-\(pad(now.day, 2))T"
+            + "\(pad(now.hour, 2)):\(pad(now.minute, 2)):\(pad(now.second, 2)).\(pad(now.millisecond, 3))Z"
     }
 }
 

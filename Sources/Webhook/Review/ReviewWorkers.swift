@@ -41,29 +41,26 @@ public final class ReviewWorkers: Sendable {
     ///     withdraws it; `ConnectionSlots.whenClosed` for a connection.
     ///   - onAbandon: called once, with the reason, when the job is cancelled.
     public func run<T: Sendable>(
-        deadline: Duration, eventLoop: (any EventLoop)? = nil,
-        whenClientGone: ((@escaping @Sendable () -> Void) -> @Sendable () -> Void)? = nil,
+        deadline: Duration, eventLoop: any EventLoop,
+        whenClientGone: (@escaping @Sendable () -> Void) -> @Sendable () -> Void,
         onAbandon: @escaping @Sendable (Abandoned) -> Void = { _ in },
         _ work: @escaping @Sendable () -> T
-    ) async throws -> T {
+    ) async throws(Abandoned) -> T {
         let cancellation = ReviewCancellation()
         let job = Job<T>()
-        let eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
         let abandon: @Sendable (Abandoned) -> Void = { reason in
             cancellation.cancel()
             if job.finish(.failure(reason)) { onAbandon(reason) }
         }
         let withdraw = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
         defer { withdraw.withLockedValue { $0 }?() }
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, Abandoned>, Never>) in
             // The continuation first: a client already gone, or a deadline already passed, must
             // find it to resume, with its own reason.
             job.set(continuation)
             job.setTimer(eventLoop.scheduleTask(in: TimeAmount(deadline)) { abandon(.deadline) })
-            if let whenClientGone {
-                let registration = whenClientGone { abandon(.clientGone) }
-                withdraw.withLockedValue { $0 = registration }
-            }
+            let registration = whenClientGone { abandon(.clientGone) }
+            withdraw.withLockedValue { $0 = registration }
             pool.submit { state in
                 guard state == .active, !cancellation.isCancelled else {
                     _ = job.finish(.failure(Abandoned.deadline))
@@ -73,6 +70,7 @@ public final class ReviewWorkers: Sendable {
                 _ = job.finish(.success(result))
             }
         }
+        return try result.get()
     }
 
     /// One continuation, resumed exactly once by whichever comes first.
@@ -80,14 +78,14 @@ public final class ReviewWorkers: Sendable {
     /// job until the deadline (up to 30 s) after a hang-up.
     private final class Job<T: Sendable>: Sendable {
         private struct State {
-            var continuation: CheckedContinuation<T, any Error>?
+            var continuation: CheckedContinuation<Result<T, Abandoned>, Never>?
             var timer: Scheduled<Void>?
             var finished = false
         }
 
         private let state = NIOLockedValueBox(State())
 
-        func set(_ value: CheckedContinuation<T, any Error>) {
+        func set(_ value: CheckedContinuation<Result<T, Abandoned>, Never>) {
             state.withLockedValue { $0.continuation = value }
         }
 
@@ -100,7 +98,7 @@ public final class ReviewWorkers: Sendable {
         }
 
         /// Resumes the caller; false when it had already been resumed.
-        func finish(_ result: Result<T, any Error>) -> Bool {
+        func finish(_ result: Result<T, Abandoned>) -> Bool {
             let (pending, timer) = state.withLockedValue { state in
                 defer {
                     state.continuation = nil
@@ -111,7 +109,7 @@ public final class ReviewWorkers: Sendable {
             }
             timer?.cancel()
             guard let pending else { return false }
-            pending.resume(with: result)
+            pending.resume(returning: result)
             return true
         }
     }

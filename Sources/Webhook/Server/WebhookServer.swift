@@ -121,7 +121,7 @@ public struct WebhookServer: Sendable {
             server: HTTPServerBuilder { httpResponder in
                 OpenSSLChannel(
                     GuardedHTTP1Channel(
-                        HTTP1Channel(responder: httpResponder),
+                        responder: httpResponder,
                         slots: webhookSlots, headerReadTimeout: headerReadTimeout, idleTimeout: idleTimeout,
                         maximumBodySize: WebhookResponder.maxBodySize, reviews: responder, isDraining: isDraining),
                     provider: provider, allowedClientCommonNames: allowedNames)
@@ -155,7 +155,7 @@ public struct WebhookServer: Sendable {
                 responder: MetricsResponder(metrics: metrics, readiness: readiness, refresh: refreshCertificateMetrics),
                 server: HTTPServerBuilder { httpResponder in
                     GuardedHTTP1Channel(
-                        HTTP1Channel(responder: httpResponder),
+                        responder: httpResponder,
                         slots: metricsSlots, headerReadTimeout: headerReadTimeout, idleTimeout: idleTimeout,
                         maximumBodySize: 0, isDraining: isDraining)
                 },
