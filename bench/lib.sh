@@ -41,13 +41,14 @@ wait_ready() {
   done
 }
 
-# peak_rss PID: the kernel's peak resident mark (VmHWM) in MB. reset_peak_rss PID: prints the
+# rss_mb PID: resident memory (VmRSS) in MB. peak_rss PID: the kernel's peak resident mark (VmHWM) in MB. reset_peak_rss PID: prints the
 # start-up peak and resets the mark (/proc/PID/clear_refs, value 5), so a later peak_rss measures
 # what follows alone. It waits 1.5 s first: `serve` releases its start-up code pages a second
 # after it starts listening.
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 peak_rss() { awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
 reset_peak_rss() {
   sleep 1.5
-  echo "start-up peak RSS: $(peak_rss "$1"); idle after release of start-up pages: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$1/status")"
+  echo "start-up peak RSS: $(peak_rss "$1"); idle after release of start-up pages: $(rss_mb "$1") MB"
   echo 5 >"/proc/$1/clear_refs"
 }

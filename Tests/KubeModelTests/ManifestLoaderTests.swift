@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import KubeModel
 
@@ -117,8 +118,8 @@ import Testing
     }
 
     @Test func directoriesRecursivelyAndStdin() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loader-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: root) }
+        let scratch = try TemporaryDirectory()
+        let root = scratch.url
         try FileManager.default.createDirectory(at: root.appendingPathComponent("sub/.hidden"), withIntermediateDirectories: true)
         let doc = { (name: String) in "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \(name)}\n" }
         try doc("b").write(to: root.appendingPathComponent("b.yml"), atomically: true, encoding: .utf8)

@@ -20,6 +20,9 @@ import Testing
     }
 
     struct Harness {
+        /// One pool for the suite: its threads live as long as the test process.
+        static let workers = ReviewWorkers(threads: 1)
+
         let channel = EmbeddedChannel()
         let recorder = Recorder()
         let metrics = WebhookMetrics()
@@ -30,7 +33,7 @@ import Testing
             let responder = WebhookResponder(
                 reviewer: AdmissionReviewer(mode: .enforce, settings: { Settings() }), clusterView: ClusterView(),
                 readiness: Readiness(), metrics: metrics, auditLog: AuditLog(logger: Logger(label: "test")),
-                workers: ReviewWorkers(threads: 1), bodyBudget: self.budget, connectionSlots: ConnectionSlots(limit: 8),
+                workers: Self.workers, bodyBudget: self.budget, connectionSlots: ConnectionSlots(limit: 8),
                 logger: Logger(label: "test"))
             // As in the server: `HTTP1Semantics` before the handler, deciding which answers close.
             let semantics = HTTP1Semantics(maximumBodySize: WebhookResponder.maxBodySize, watch: nil, isDraining: { false })

@@ -59,7 +59,6 @@ pass_line() { # jq-like filter on full: true|false ; waits up to 300 s
   done
   python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["judged"], r["seconds"])' "$line"
 }
-rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$pid/status; }
 wrk_p99() { # -> "p99_ms requests/s"
   BODY_FILE="$out/review.json" wrk -t1 -c8 -d"${secs}s" --latency -s bench/webhook/post.lua "https://localhost:$port/validate" 2>&1 |
     awk '/^ +99%/ { v=$2; if (v ~ /us$/) { sub(/us/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms/,"",v) } else if (v ~ /s$/) { sub(/s/,"",v); v*=1000 } p=v }
@@ -76,7 +75,7 @@ for round in 1 2 3; do
   echo "== round $round"
   start_server 1h
   read -r judged seconds <<<"$(pass_line true 1)"
-  echo "A first full pass: $judged objects in $seconds s; RSS $(rss_mb) MB"
+  echo "A first full pass: $judged objects in $seconds s; RSS $(rss_mb "$pid") MB"
   python3 bench/audit/shared_ca.py change --dir "$out/emu" --keys "$keys" --generation "$round"
   read -r rejudged rseconds <<<"$(pass_line false 1)"
   echo "A shared CA changed: $rejudged objects re-judged in $rseconds s"
@@ -84,7 +83,7 @@ for round in 1 2 3; do
   read -r idle_p50 idle_p99 idle_max _ <<<"$(fixed_rate)"
   read -r idle_wrk_p99 idle_rps <<<"$(wrk_p99)"
   echo "A audit idle: at 100 reviews/s p50 ${idle_p50} ms p99 ${idle_p99} ms max ${idle_max} ms;" \
-       "saturated (wrk -c8) p99 ${idle_wrk_p99} ms at ${idle_rps}/s; RSS $(rss_mb) MB"
+       "saturated (wrk -c8) p99 ${idle_wrk_p99} ms at ${idle_rps}/s; RSS $(rss_mb "$pid") MB"
   stop_server
 
   start_server 1s

@@ -57,9 +57,8 @@ wait_ready "http://127.0.0.1:$metrics_port/readyz" "$pid" "$out/server.log" 120
 ready_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/$pid/stat; }
-rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$pid/status; }
 sleep 1
-rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$pid/status)
+rss=$(rss_mb "$pid")
 hwm=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$pid/status)
 echo "start to ready: ${ready_ms} ms"
 echo "RSS after sync: ${rss} MB (peak so far ${hwm} MB)"
@@ -69,7 +68,7 @@ lat=$(python3 bench/cluster/measure.py latency --emulator "$out/emu" --webhook "
   --ca "$out/certs/ca.crt" --changes "$changes")
 echo "$lat"
 
-echo "RSS after the changes: $(rss_mb) MB"
+echo "RSS after the changes: $(rss_mb "$pid") MB"
 
 echo "== Ingress review rate: idle vs $rate changes/s (wrk -c16, ${secs}s each, 3 rounds)"
 python3 bench/cluster/measure.py body --out "$out/review.json"
@@ -93,7 +92,7 @@ for round in 1 2 3; do
   cpu_ratio=$(awk -v a="$cpu_idle" -v b="$cpu_busy" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
   cpu_ratios+=("$cpu_ratio")
   echo "round $round: idle ${idle}/s, under churn ${busy}/s ($(cat "$out/churn.json")), ratio $ratio;" \
-       "server CPU per review ${cpu_idle} us idle, ${cpu_busy} us under churn (ratio $cpu_ratio); RSS $(rss_mb) MB"
+       "server CPU per review ${cpu_idle} us idle, ${cpu_busy} us under churn (ratio $cpu_ratio); RSS $(rss_mb "$pid") MB"
 done
 median3() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "median %s (min %s, max %s)", v[2], v[1], v[3] }'; }
 echo "review rate churn/idle: $(median3 "${ratios[@]}")"
@@ -110,7 +109,7 @@ awk -v quiet=$((c1 - c0)) -v busy=$((c3 - c2)) -v secs="$secs" -v rate="$rate" -
   printf "quiet: %.1f%% of a core; %s changes/s: %.1f%% of a core, %.0f us CPU per change\n",
     quiet * 100 / hz / secs, rate, busy * 100 / hz / secs, (busy - quiet) * 1e6 / hz / (rate * secs) }'
 hwm=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$pid/status)
-rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$pid/status)
+rss=$(rss_mb "$pid")
 echo "RSS at the end: ${rss} MB (peak ${hwm} MB)"
 errors=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^mtls_guard_cluster_(relists|watch_restarts|api_errors)' || true)
 [ -z "$errors" ] || { echo "== live-view counters"; echo "$errors"; }

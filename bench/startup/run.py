@@ -29,7 +29,7 @@ def ready(port):
         return False
 
 
-def time_to_ready(argv, port, env=None):
+def time_to_ready(argv, port, env=None, settle=0.0):
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
@@ -40,7 +40,7 @@ def time_to_ready(argv, port, env=None):
                 raise SystemExit(f"error: {argv[0]} not ready within 10 s")
             time.sleep(0.0005)
         elapsed = time.perf_counter() - start
-        time.sleep(1.5)
+        time.sleep(settle)
         memory = {}
         with open(f"/proc/{proc.pid}/status") as status:
             for line in status:
@@ -97,7 +97,7 @@ http {{
                 ms, memory = time_to_ready([binary, "serve", "--host", "127.0.0.1", "--port", "18473",
                                             "--metrics-port", "19193", "--certs-dir", certs,
                                             "--state", os.path.join(root, "examples/good"), "--shutdown-delay", "0",
-                                            "--log-level", "warning"], 19193, env)
+                                            "--log-level", "warning"], 19193, env, settle=1.5)
                 results[binary][0].append(ms)
                 results[binary][1].append(memory)
             ms, _ = time_to_ready([nginx, "-c", conf, "-p", work, "-g", "daemon off;"], 19194)
