@@ -183,9 +183,20 @@ public struct JSONParser {
             if slot.pointee.head == head, slot.pointee.tail == tail, slot.pointee.string.utf8.count == length {
                 return slot.pointee.string
             }
-            let string = String(decoding: slice, as: UTF8.self)
+            let string = Self.build(slice)
             slot.pointee = Slot(head: head, tail: tail, string: string)
             return string
+        }
+
+        /// The string of valid UTF-8 `bytes`. Up to 15 bytes the standard library builds it in place
+        /// (a small string) and checks only that it is ASCII; `String(decoding:)` validated it again
+        /// through a generic path at about twice the cost.
+        static func build(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+            guard bytes.count <= 15, let source = bytes.baseAddress else { return String(decoding: bytes, as: UTF8.self) }
+            return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+                buffer.baseAddress?.update(from: source, count: bytes.count)
+                return bytes.count
+            }
         }
 
         private static func allocate<T>(_: T.Type, capacity: Int) -> UnsafeMutablePointer<T> {
@@ -290,39 +301,67 @@ public struct JSONParser {
         }
     }
 
-    /// Checks a value as strictly as `parseValue` does, without building it.
+    /// Checks a value as strictly as `parseValue` does, without building it, with the same errors
+    /// at the same offsets. A loop, not a recursion: what is skipped (the API server's managedFields)
+    /// is many small objects, and a call per value cost more than reading its bytes. The kinds of
+    /// the containers open inside the value are bits of a 256-bit stack (bit set: an object), so
+    /// `depth` plus what is open here stays within `maximumDepth` as in `parseValue`.
     private mutating func skipValue(depth: Int) throws(SyntaxError) {
-        guard index < bytes.count else { throw error("unexpected end of input") }
-        switch bytes[index] {
-        case UInt8(ascii: "{"), UInt8(ascii: "["):
-            let close = bytes[index] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
-            let isObject = close == UInt8(ascii: "}")
-            guard depth + 1 <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
-            index += 1
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == close { index += 1; return }
-            while true {
+        var objects = SIMD4<UInt64>()
+        var open = 0
+        while true {
+            // A value starts here.
+            guard index < bytes.count else { throw error("unexpected end of input") }
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                try skipString()
+            } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                guard depth + open + 1 <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
+                let isObject = byte == UInt8(ascii: "{")
+                if isObject { objects[open >> 6] |= 1 << UInt64(open & 63) } else { objects[open >> 6] &= ~(1 << UInt64(open & 63)) }
+                open += 1
+                index += 1
                 skipWhitespace()
-                if isObject {
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
-                    try skipString()
-                    skipWhitespace()
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                if index < bytes.count, bytes[index] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     index += 1
-                    skipWhitespace()
+                    open -= 1
+                } else {
+                    if isObject { try skipMemberName() }
+                    continue
                 }
-                try skipValue(depth: depth + 1)
+            } else {
+                _ = try parseValue(depth: depth + open)  // scalars allocate nothing
+            }
+            // A value ended: close containers until one has a next item.
+            while true {
+                guard open > 0 else { return }
+                let isObject = objects[(open - 1) >> 6] & (1 << UInt64((open - 1) & 63)) != 0
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unexpected end of input") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == close { index += 1; return }
-                throw error(isObject ? "expected ',' or '}'" : "expected ',' or ']'")
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    skipWhitespace()
+                    if isObject { try skipMemberName() }
+                    break
+                }
+                guard bytes[index] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) else {
+                    throw error(isObject ? "expected ',' or '}'" : "expected ',' or ']'")
+                }
+                index += 1
+                open -= 1
             }
-        case UInt8(ascii: "\""):
-            try skipString()
-        default:
-            _ = try parseValue(depth: depth)  // scalars allocate nothing
         }
+    }
+
+    /// A skipped object's member name and its colon, up to the value.
+    private mutating func skipMemberName() throws(SyntaxError) {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+        try skipString()
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+        index += 1
+        skipWhitespace()
     }
 
     /// Checks a string (UTF-8, escapes, control characters) without building it.
@@ -404,6 +443,13 @@ public struct JSONParser {
             return slice.count <= Scratch.rememberedLength ? scratch.string(slice, readable: bytes.count - start) : String(decoding: slice, as: UTF8.self)
         }
         if stop < bytes.count, bytes[stop] < 0x20 { throw error("control character in string") }
+        return try parseEscapedString(from: start)
+    }
+
+    /// The rest of a string from its first escape on (rare): kept out of `parseString` so the
+    /// common path stays small.
+    @inline(never)
+    private mutating func parseEscapedString(from start: Int) throws(SyntaxError) -> String {
         var buffer = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
             let byte = bytes[index]
