@@ -77,3 +77,62 @@ import Testing
         #expect(try JSONParser.parse(Data(text.utf8)) == expected)
     }
 }
+
+/// What is skipped is refused exactly as what is kept: for valid values and values broken at every
+/// kind of place, a review with the value as `managedFields` (skipped) fails where the same review
+/// parsed whole fails, with the same reason, or neither fails.
+@Suite struct SkippedValueAgreementTests {
+    static func review(_ managedFields: String) -> Data {
+        Data(AdmissionReviewRetentionTests.review(object: #"{"metadata":{"name":"a","managedFields":\#(managedFields)}}"#).utf8)
+    }
+
+    static func agree(_ value: String) {
+        let body = review(value)
+        let whole = Result { () throws(JSONParser.SyntaxError) in try JSONParser.parse(body) }
+        let skipped = Result { () throws(JSONParser.SyntaxError) in try JSONParser.parse(body, retaining: .admissionReview) }
+        switch (whole, skipped) {
+        case (.success, .success): break
+        case (.failure(let kept), .failure(let dropped)):
+            #expect(kept.offset == dropped.offset, "\(value)")
+            #expect(kept.reason == dropped.reason, "\(value)")
+        default:
+            Issue.record("skipping and parsing disagree on \(value)")
+        }
+    }
+
+    @Test func generatedValuesAndTheirBreakagesAgree() throws {
+        var generator = SplitMix(seed: 42)
+        for round in 0..<60 {
+            let value = JSONParserScanTests.randomValue(depth: 0, width: 1 + round % 6, generator: &generator)
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: ["v": value]), as: UTF8.self)
+            Self.agree(text)
+            var bytes = Array(text.utf8)
+            let position = Int(generator.next() % UInt64(bytes.count))
+            let breakers: [UInt8] = Array(#"{}[],:" \1-e.t"#.utf8) + [0x01, 0xFF]
+            let breaker = breakers[Int(generator.next() % UInt64(breakers.count))]
+            switch generator.next() % 3 {
+            case 0: bytes[position] = breaker
+            case 1: bytes.insert(breaker, at: position)
+            default: bytes.remove(at: position)
+            }
+            Self.agree(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
+    @Test(arguments: [
+        "[]", "{}", "[{}]", #"[{"a":[]}]"#, " [ 1 , { \"a\" : null } ] ", "[1,]", "[,1]", "{,}", #"{"a":1,}"#, #"{"a"}"#,
+        #"{"a":}"#, "[1}", #"{"a":1]"#, "[\"\\u12\"]", "[-]", "[1.]", "[1e]", "[nul]", "[\"a\"", "[[[[", "{\"a\":{\"b\":",
+    ])
+    func edgeValuesAgree(value: String) {
+        Self.agree(value)
+    }
+
+    /// Nesting up to the bound is accepted and one more is refused, the same at the same byte.
+    @Test func depthBoundAgrees() {
+        // The value sits at depth 4 (review, request, object, metadata); arrays inside it add to that.
+        for depth in (JSONParser.maximumDepth - 6)...(JSONParser.maximumDepth - 2) {
+            Self.agree(String(repeating: "[", count: depth) + String(repeating: "]", count: depth))
+            Self.agree(String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth))
+        }
+    }
+}
