@@ -264,7 +264,22 @@ extension AdmissionRequest {
 /// Typed reads of one JSON object's members, with errors naming the member's path.
 private struct FieldReader {
     let value: JSONValue
-    let path: String
+    /// The path of the object read, as its parent's path and its own name: rendered only for an
+    /// error, not for every object read.
+    let parent: String
+    let name: String?
+
+    init(value: JSONValue, path: String) {
+        self.init(value: value, parent: path, name: nil)
+    }
+
+    private init(value: JSONValue, parent: String, name: String?) {
+        self.value = value
+        self.parent = parent
+        self.name = name
+    }
+
+    var path: String { name.map { "\(parent).\($0)" } ?? parent }
 
     private func mismatch(_ key: String, _ expected: String) -> AdmissionReviewDecodingError {
         AdmissionReviewDecodingError("malformed AdmissionReview: \(path).\(key): expected \(expected), found \(value[key]?.typeName ?? "nothing")")
@@ -298,7 +313,7 @@ private struct FieldReader {
     func object(_ key: String) throws(AdmissionReviewDecodingError) -> FieldReader? {
         guard let member = member(key) else { return nil }
         guard case .object = member else { throw mismatch(key, "an object") }
-        return FieldReader(value: member, path: "\(path).\(key)")
+        return FieldReader(value: member, parent: path, name: key)
     }
 
     func strings(_ key: String) throws(AdmissionReviewDecodingError) -> [String]? {

@@ -24,11 +24,18 @@ public struct ObjectMeta: Sendable, Hashable {
         guard let value else { return }
         name = value["name"]?.stringValue
         namespace = value["namespace"]?.stringValue
-        for (k, v) in value["labels"]?.objectValue ?? [:] {
-            if let s = v.stringValue { labels[k] = s }
+        // Sized once: growing a dictionary entry by entry rehashed it at each doubling.
+        if let members = value["labels"]?.objectValue {
+            labels.reserveCapacity(members.count)
+            for (k, v) in members {
+                if let s = v.stringValue { labels[k] = s }
+            }
         }
-        for (k, v) in value["annotations"]?.objectValue ?? [:] {
-            if let s = v.stringValue { annotations[k] = s } else { malformedAnnotations[k] = v }
+        if let members = value["annotations"]?.objectValue {
+            annotations.reserveCapacity(members.count)
+            for (k, v) in members {
+                if let s = v.stringValue { annotations[k] = s } else { malformedAnnotations[k] = v }
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ public struct ObjectKey: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// `namespace/name`
-    public var description: String { "\(namespace)/\(name)" }
+    public var description: String { String(concatenating: namespace, "/", name) }
 
     public static func < (lhs: ObjectKey, rhs: ObjectKey) -> Bool {
         (lhs.namespace, lhs.name) < (rhs.namespace, rhs.name)

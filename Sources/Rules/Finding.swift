@@ -1,4 +1,5 @@
 import Foundation
+import KubeModel
 
 /// How a finding affects admission (docs/rules.md, "Severity").
 public enum Severity: String, Sendable, Hashable, Codable, Comparable, CaseIterable {
@@ -39,7 +40,7 @@ public struct FieldPath: Hashable, Comparable, Sendable, Codable, CustomStringCo
     public private(set) var description: String
 
     public init(_ root: String, _ children: String...) {
-        description = ([root] + children).joined(separator: ".")
+        description = children.isEmpty ? root : ([root] + children).joined(separator: ".")
     }
 
     /// The path of the object itself, for findings about the whole object (`<object>`).
@@ -48,21 +49,21 @@ public struct FieldPath: Hashable, Comparable, Sendable, Codable, CustomStringCo
     /// `path.name`
     public func child(_ name: String) -> FieldPath {
         var copy = self
-        copy.description += "." + name
+        copy.description = String(concatenating: description, ".", name)
         return copy
     }
 
     /// `path[index]`
     public func index(_ index: Int) -> FieldPath {
         var copy = self
-        copy.description += "[\(index)]"
+        copy.description = String(concatenating: description, "[", String(index), "]")
         return copy
     }
 
     /// `path[key]`, for map entries such as annotations or Secret data keys.
     public func key(_ key: String) -> FieldPath {
         var copy = self
-        copy.description += "[\(key)]"
+        copy.description = String(concatenating: description, "[", key, "]")
         return copy
     }
 
@@ -94,7 +95,7 @@ public struct Finding: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     /// `spec.ingressMTLS.verifyClient: Unsupported value: "maybe": ... (ingress-mtls/verify-client)`
-    public var description: String { "\(field): \(message) (\(rule))" }
+    public var description: String { String(concatenating: field.description, ": ", message, " (", rule.rawValue, ")") }
 }
 
 extension Array where Element == Finding {

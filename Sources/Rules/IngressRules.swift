@@ -19,7 +19,7 @@ public enum IngressRules {
     ]
 
     static func annotationPath(_ key: String) -> FieldPath {
-        FieldPath("metadata", "annotations").key(key)
+        FieldPath(String(concatenating: "metadata.annotations[", key, "]"))
     }
 
     // MARK: Annotation rules

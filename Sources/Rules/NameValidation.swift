@@ -67,7 +67,7 @@ enum FieldError {
         // escape: quoted as they are, without the scalar-by-scalar walk.
         if text.utf8.count <= quotedPrefixLength,
            PrintableASCII.only(text, excluding: [UInt8(ascii: "\""), UInt8(ascii: "\\")]) {
-            return "\"" + text + "\""
+            return String(concatenating: "\"", text, "\"")
         }
         var out = "\""
         var quoted = 0
@@ -103,7 +103,8 @@ enum FieldError {
         "Unsupported value: \(quote(value)): supported values: " + supported.map(quote).joined(separator: ", ")
     }
 
-    static func notFound(_ detail: String) -> String { "Not found: \(detail)" }
+    /// `Not found: ` and the detail, given in parts (joined in one allocation).
+    static func notFound(_ detail: String...) -> String { String(concatenating: ["Not found: "] + detail) }
 
     /// `Invalid value: true: must be a string, found boolean` for a field of the wrong JSON type.
     static func wrongType(_ value: JSONValue, expected: String, hint: String? = nil) -> String {

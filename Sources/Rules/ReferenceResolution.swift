@@ -98,7 +98,7 @@ struct StateContext {
 
     /// `Not found: Secret "ns/name" does not exist (yet): ...` with the consequence NIC has until it appears.
     static func missingMessage(kind: String, key: ObjectKey, consequence: String) -> String {
-        FieldError.notFound("\(kind) \(FieldError.quote(key.description)) does not exist (yet): \(consequence) until it appears")
+        FieldError.notFound(kind, " ", FieldError.quote(key.description), " does not exist (yet): ", consequence, " until it appears")
     }
 }
 

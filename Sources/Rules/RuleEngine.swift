@@ -56,6 +56,12 @@ public struct Evaluation: Sendable, Equatable {
     /// `maximumFindingsPerRule` findings per rule (then one summary finding, denying if any dropped
     /// finding denies; the first reported are kept) and messages of at most `maximumMessageLength` characters.
     public init(findings: [Finding], skippedStateRules: [RuleID] = []) {
+        // No rule can pass its cap when there are no more findings than that in all (nearly always).
+        guard findings.count > Self.maximumFindingsPerRule else {
+            self.findings = findings.map(Self.bounded).sortedForOutput()
+            self.skippedStateRules = skippedStateRules
+            return
+        }
         var kept: [Finding] = []
         var perRule: [RuleID: Int] = [:]
         var dropped: [RuleID: (count: Int, severity: Severity, field: FieldPath)] = [:]
@@ -83,7 +89,7 @@ public struct Evaluation: Sendable, Equatable {
     static func bounded(_ finding: Finding) -> Finding {
         var finding = finding
         finding.message = Self.truncated(finding.message)
-        if finding.field.description.count > Self.maximumMessageLength {
+        if finding.field.description.utf8.count > Self.maximumMessageLength, finding.field.description.count > Self.maximumMessageLength {
             finding.field = FieldPath(Self.truncated(finding.field.description))
         }
         return finding
