@@ -116,8 +116,13 @@ public struct JSONObject: Sendable {
 extension JSONObject {
     /// The object of members the parser collected in document order, which may repeat a name
     /// (rare): kept as they are unless a name repeats. Small objects (nearly all) are checked
-    /// pairwise, larger ones through the index.
-    init(parsed members: consuming ContiguousArray<Member>) {
+    /// pairwise, larger ones through the index. `mayRepeat: false` is the parser's word that no
+    /// name repeats (it tells short ASCII names apart by their bytes while reading them).
+    init(parsed members: consuming ContiguousArray<Member>, mayRepeat: Bool = true) {
+        if members.count <= Self.indexThreshold, !mayRepeat {
+            self = JSONObject(members: members, index: nil)
+            return
+        }
         if members.count <= Self.indexThreshold {
             var repeated = false
             outer: for later in members.indices.dropFirst() {

@@ -105,6 +105,8 @@ public struct JSONParser {
         /// Which slots hold a string (bit `n % 64` of word `n / 64`): the others are uninitialized
         /// memory, so a parse initializes and frees only the slots it used.
         private var used = SIMD2<UInt64>()
+        /// The slot of the last string `string(_:readable:)` returned.
+        private(set) var lastSlot = 0
 
         /// Each first allocation stays below glibc's large-chunk size (1,024 bytes with its header):
         /// a larger request first consolidates every small freed chunk (the last review's tree),
@@ -196,6 +198,7 @@ public struct JSONParser {
             }
             let hash = (head ^ (tail &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(length)) &* 0xBF58_476D_1CE4_E5B9
             let number = Int(truncatingIfNeeded: ((hash >> 32) &* UInt64(Self.slotCount)) >> 32)
+            lastSlot = number
             let slot = slot(at: number)
             let bit: UInt64 = 1 << UInt64(number & 63)
             if used[number >> 6] & bit == 0 {
@@ -288,10 +291,22 @@ public struct JSONParser {
             return .object([:])
         }
         let start = scratch.memberCount
+        // The slots of the names read so far: a name in a slot not yet seen is not a repeat, so
+        // the object is built without comparing its names pairwise (`JSONObject(parsed:)`).
+        var seenSlots = SIMD2<UInt64>()
+        var mayRepeat = false
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
-            let key = try parseString()
+            var slot = -1
+            let key = try parseString(slot: &slot)
+            if slot < 0 {
+                mayRepeat = true
+            } else {
+                let bit: UInt64 = 1 << UInt64(slot & 63)
+                if seenSlots[slot >> 6] & bit != 0 { mayRepeat = true }
+                seenSlots[slot >> 6] |= bit
+            }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
@@ -308,7 +323,7 @@ public struct JSONParser {
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
             if bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return .object(JSONObject(parsed: scratch.popMembers(from: start)))
+                return .object(JSONObject(parsed: scratch.popMembers(from: start), mayRepeat: mayRepeat))
             }
             throw error("expected ',' or '}'")
         }
@@ -462,6 +477,17 @@ public struct JSONParser {
     }
 
     private mutating func parseString() throws(SyntaxError) -> String {
+        var slot = 0
+        return try parseString(slot: &slot)
+    }
+
+    /// A string, and in `slot` the remembered-string slot of a short ASCII string without escapes,
+    /// or -1. Equal such strings get the same slot (it is chosen by their bytes), so two member
+    /// names in different slots are different, also as Swift compares strings (for ASCII that is
+    /// byte for byte).
+    @inline(__always)
+    private mutating func parseString(slot: inout Int) throws(SyntaxError) -> String {
+        slot = -1
         index += 1  // opening quote
         let start = index
         // Fast path: no escapes, so the bytes between the quotes are the string. ASCII needs no
@@ -473,7 +499,10 @@ public struct JSONParser {
             let slice = UnsafeBufferPointer(rebasing: bytes[start..<stop])
             guard isASCII || Self.isValidUTF8(slice) else { throw error("invalid UTF-8 in string") }
             index += 1
-            return slice.count <= Scratch.rememberedLength ? scratch.string(slice, readable: bytes.count - start) : String(decoding: slice, as: UTF8.self)
+            guard slice.count <= Scratch.rememberedLength else { return String(decoding: slice, as: UTF8.self) }
+            let string = scratch.string(slice, readable: bytes.count - start)
+            if isASCII { slot = scratch.lastSlot }
+            return string
         }
         if stop < bytes.count, bytes[stop] < 0x20 { throw error("control character in string") }
         return try parseEscapedString(from: start)

@@ -26,6 +26,45 @@ import Testing
         #expect(object["k\(size - 1)"] == .integer(Int64(size - 1)))
     }
 
+    /// The parser skips the pairwise check when it has seen every name's bytes differ; a name it
+    /// cannot vouch for (long, escaped, non-ASCII) still gets the check, so every way of repeating
+    /// a name keeps the last value, as Swift compares names.
+    @Test(arguments: [
+        (#"{"a":1,"a":2}"#, "a"),
+        (#"{"a-name-longer-than-sixteen":1,"b":0,"a-name-longer-than-sixteen":2}"#, "a-name-longer-than-sixteen"),
+        (#"{"a":1,"\u0061":2}"#, "a"),
+        (#"{"\u0061":1,"a":2}"#, "a"),
+        ("{\"caf\u{E9}\":1,\"caf\u{E9}\":2}", "caf\u{E9}"),
+    ])
+    func everyKindOfRepeatedNameIsFound(text: String, name: String) throws {
+        let object = try Self.parse(text)
+        #expect(object.count == object.keys.count && Set(object.keys).count == object.count)
+        #expect(object[name] == .integer(2))
+    }
+
+    /// Names that differ in their bytes are different members, as in Go's encoding/json, even when
+    /// Swift would call them equal (a precomposed and a decomposed `é`).
+    @Test func namesAreTheirBytes() throws {
+        let object = try Self.parse("{\"caf\u{E9}\":1,\"cafe\u{301}\":2}")
+        #expect(object.count == 2)
+        #expect(object["caf\u{E9}"] == .integer(1))
+        #expect(object["cafe\u{301}"] == .integer(2))
+    }
+
+    /// Distinct short names that share a remembered-string slot (about one pair in 120 does) are
+    /// still two members.
+    @Test func distinctNamesStayDistinct() throws {
+        var generator = SplitMix(seed: 3)
+        func name() -> String { String((0..<(1 + Int(generator.next() % 12))).map { _ in Character(Unicode.Scalar(UInt8(97 + generator.next() % 26))) }) }
+        for _ in 0..<3000 {
+            let (first, second) = (name(), name())
+            let object = try Self.parse(#"{"\#(first)":1,"\#(second)":2}"#)
+            #expect(object.count == (first == second ? 1 : 2))
+            #expect(object[second] == .integer(2))
+            if first != second { #expect(object[first] == .integer(1)) }
+        }
+    }
+
     @Test func equalityAndHashIgnoreOrder() throws {
         let a = try Self.parse(#"{"x": [1, {"p": true, "q": null}], "y": "s"}"#)
         let b = try Self.parse(#"{"y": "s", "x": [1, {"q": null, "p": true}]}"#)
