@@ -407,10 +407,26 @@ public class OpenSSLHandler: ChannelDuplexHandler {
         guard count > 0 else { return }
         // One ciphertext write carries all of them; its promise completes every caller's.
         var combined: EventLoopPromise<Void>?
+        // Small writes flushed together (an HTTP answer's head and body) are sealed as one TLS
+        // record: a record per write cost a cipher pass and 22 bytes each, and nginx, the
+        // reference, sends its answer in one.
+        var gathered: ByteBuffer?
+        if count > 1 {
+            var total = 0
+            for index in pendingWrites.indices.prefix(count) { total += pendingWrites[index].data.readableBytes }
+            if total <= Self.coalescedRecordLimit { gathered = context.channel.allocator.buffer(capacity: total) }
+        }
         for _ in 0..<count {
-            guard let write = pendingWrites.popFirst() else { break }
+            guard var write = pendingWrites.popFirst() else { break }
             flushedWriteCount -= 1
             bufferedPlaintextBytes -= write.data.readableBytes
+            if gathered != nil {
+                gathered?.writeBuffer(&write.data)
+                if let promise = write.promise {
+                    if let combined { combined.futureResult.cascade(to: promise) } else { combined = promise }
+                }
+                continue
+            }
             if let error = connection.write(write.data) {
                 write.promise?.fail(error)
                 combined?.fail(error)
@@ -422,8 +438,16 @@ public class OpenSSLHandler: ChannelDuplexHandler {
             }
         }
         flushedWriteCount = max(0, flushedWriteCount)
+        if let gathered, let error = connection.write(gathered) {
+            combined?.fail(error)
+            fail(error, context: context)
+            return
+        }
         sendCiphertext(context: context, promise: combined)
     }
+
+    /// The most plaintext gathered into one record: TLS's own record limit.
+    static let coalescedRecordLimit = 16 * 1024
 
     /// Moves whatever OpenSSL produced to the network and flushes it.
     private func sendCiphertext(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {

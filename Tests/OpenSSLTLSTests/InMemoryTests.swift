@@ -116,6 +116,33 @@ struct InMemoryTests {
         }
     }
 
+    /// Small writes flushed together go out as one TLS record (an HTTP answer's head and body),
+    /// larger ones as the records they need; every write's promise completes and the peer reads the
+    /// bytes in order.
+    @Test(arguments: [(["HTTP/1.1 200 OK\r\n\r\n", "{\"allowed\":true}", ""], 1), ([String(repeating: "a", count: 12_000), String(repeating: "b", count: 12_000)], 2)])
+    func writesFlushedTogetherShareARecord(parts: [String], records: Int) throws {
+        try withChannelPair { pair in
+            try pair.handshake()
+            let written = parts.map { pair.server.write(ByteBuffer(string: $0)) }
+            pair.server.flush()
+            var ciphertext = ByteBuffer()
+            while var bytes = try pair.server.readOutbound(as: ByteBuffer.self) { ciphertext.writeBuffer(&bytes) }
+            var count = 0
+            var view = ciphertext
+            while let header = view.readBytes(length: 5) {
+                #expect(header[0] == 23)  // application data
+                view.moveReaderIndex(forwardBy: Int(header[3]) << 8 | Int(header[4]))
+                count += 1
+            }
+            #expect(count == records)
+            try pair.client.writeInbound(ciphertext)
+            for promise in written { try promise.wait() }
+            var received = ""
+            while var bytes = try pair.client.readInbound(as: ByteBuffer.self) { received += bytes.readString(length: bytes.readableBytes) ?? "" }
+            #expect(received == parts.joined())
+        }
+    }
+
     @Test func clientOfferingOnlyOtherALPNStillConnectsWithoutALPN() throws {
         try withChannelPair(alpn: ["h2"]) { pair in
             try pair.handshake()
