@@ -182,6 +182,21 @@ import Testing
         #expect(harness.recorder.parts.isEmpty)
     }
 
+    /// The deadline is armed when a read ends with the body incomplete, and counts from the head's
+    /// arrival: 30 ms pass inside the read, so 25 ms after it the 50 ms deadline has passed.
+    @Test func deadlineCountsFromTheHeadNotFromTheEndOfTheRead() throws {
+        let harness = try Harness()
+        let body = Self.review(uid: "slow")
+        harness.channel.pipeline.fireChannelRead(HTTPServerRequestPart.head(Self.post(body, uri: "/validate?timeout=50ms")))
+        harness.channel.pipeline.fireChannelRead(HTTPServerRequestPart.body(ByteBuffer(bytes: Array(body.prefix(10)))))
+        harness.channel.embeddedEventLoop.advanceTime(by: .milliseconds(30))
+        harness.channel.pipeline.fireChannelReadComplete()
+        harness.channel.embeddedEventLoop.advanceTime(by: .milliseconds(10))
+        #expect(try harness.answer() == nil)
+        harness.channel.embeddedEventLoop.advanceTime(by: .milliseconds(15))
+        #expect(try harness.answer()?.0.status == .gatewayTimeout)
+    }
+
     /// The request target is read as Hummingbird's path reads it: a percent-encoded `timeout`
     /// (`5%30ms` is `50ms`) is decoded, and an absolute-form target names the same path.
     @Test(arguments: ["/validate?timeout=5%30ms", "https://webhook.example:8443/validate?timeout=50ms"])

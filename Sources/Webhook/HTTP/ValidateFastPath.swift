@@ -37,6 +37,8 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let reserved: Int
         let start: ContinuousClock.Instant
         let expires: ContinuousClock.Instant
+        /// `expires` on the event loop's clock, for the timer.
+        let loopDeadline: NIODeadline
         var timer: Scheduled<Void>?
     }
 
@@ -157,12 +159,27 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         responder.metrics.requestStarted()
         let start = ContinuousClock.now
         let deadline = WebhookResponder.requestTimeout(uri.queryParameters["timeout"].map(String.init))
-        var request = Collecting(version: head.version, body: context.channel.allocator.buffer(capacity: length),
-                                 reserved: length, start: start, expires: start + deadline)
-        request.timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(deadline)) { [self] in
+        // The deadline's timer is armed at the end of the read (`channelReadComplete`) only if the
+        // body is still incomplete then: the API server's review nearly always arrives in the read
+        // that brought its head, and a timer per request was scheduled and cancelled for nothing.
+        return Collecting(version: head.version, body: context.channel.allocator.buffer(capacity: length),
+                          reserved: length, start: start, expires: start + deadline,
+                          loopDeadline: context.eventLoop.now + TimeAmount(deadline))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        armDeadline(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    /// Arms the deadline of a request whose body is still to come, once.
+    private func armDeadline(context: ChannelHandlerContext) {
+        guard case .collecting(var request) = state, request.timer == nil else { return }
+        state = .idle
+        request.timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: request.loopDeadline) { [self] in
             refuseCollecting(responder.bodyTimedOut(), context: context)
         }
-        return request
+        state = .collecting(request)
     }
 
     /// The request being collected, taken out of the state (now idle) with its timer cancelled.
@@ -219,8 +236,12 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             drained = true
         }
         // Parts handed on outside a read: the next handlers (Hummingbird's stream) pass what they
-        // got along at the end of a read, so that end is signalled here too.
-        if drained { context.fireChannelReadComplete() }
+        // got along at the end of a read, so that end is signalled here too, and a request begun
+        // from them gets its deadline as one begun in a read does.
+        if drained {
+            armDeadline(context: context)
+            context.fireChannelReadComplete()
+        }
         if readHeld, !isAnswering {
             readHeld = false
             context.read()
