@@ -99,6 +99,24 @@ import Testing
         #expect(((try harness.answer())?.1["response"] as? [String: Any])?["uid"] as? String == "two")
     }
 
+    /// A body that arrives in several parts is gathered whole (one part is used as it is).
+    @Test(arguments: [1, 2, 7])
+    func bodyInPartsIsGathered(parts: Int) throws {
+        let harness = try Harness()
+        let body = Self.review(uid: "parts")
+        try harness.channel.writeInbound(HTTPServerRequestPart.head(Self.post(body)))
+        let size = (body.count + parts - 1) / parts
+        for start in stride(from: 0, to: body.count, by: size) {
+            let piece = body[body.index(body.startIndex, offsetBy: start)..<body.index(body.startIndex, offsetBy: min(body.count, start + size))]
+            try harness.channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(bytes: Array(piece))))
+        }
+        try harness.channel.writeInbound(HTTPServerRequestPart.end(nil))
+        let (head, json) = try #require(try harness.answer())
+        #expect(head.status == .ok)
+        #expect((json["response"] as? [String: Any])?["uid"] as? String == "parts")
+        #expect(harness.budget.available == harness.budget.capacity)
+    }
+
     @Test func unusableReviewIsA400WithTheReason() throws {
         let harness = try Harness()
         let body = Data(#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#.utf8)

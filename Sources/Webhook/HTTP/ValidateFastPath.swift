@@ -33,7 +33,10 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// A request this handler answers, while its body arrives.
     private struct Collecting {
         let version: HTTPVersion
-        var body: ByteBuffer
+        /// The body so far: the decoder's own part when the whole body came in one (nearly always),
+        /// otherwise a buffer of the announced length the parts are copied into.
+        var body: ByteBuffer?
+        /// The announced body length, reserved from the body budget.
         let reserved: Int
         let start: ContinuousClock.Instant
         let expires: ContinuousClock.Instant
@@ -129,7 +132,12 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case (.collecting(var request), .body(let bytes)):
             // Out of the state first, so the body's storage is not shared while it grows.
             state = .idle
-            request.body.writeImmutableBuffer(bytes)
+            if request.body == nil, bytes.readableBytes >= request.reserved {
+                request.body = bytes
+            } else {
+                if request.body == nil { request.body = context.channel.allocator.buffer(capacity: request.reserved) }
+                request.body?.writeImmutableBuffer(bytes)
+            }
             state = .collecting(request)
         case (.collecting, .end):
             guard let request = endCollecting() else { return }
@@ -162,7 +170,7 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         // The deadline's timer is armed at the end of the read (`channelReadComplete`) only if the
         // body is still incomplete then: the API server's review nearly always arrives in the read
         // that brought its head, and a timer per request was scheduled and cancelled for nothing.
-        return Collecting(version: head.version, body: context.channel.allocator.buffer(capacity: length),
+        return Collecting(version: head.version, body: nil,
                           reserved: length, start: start, expires: start + deadline,
                           loopDeadline: context.eventLoop.now + TimeAmount(deadline))
     }
@@ -198,7 +206,7 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func judge(_ request: Collecting, context: ChannelHandlerContext) {
-        let first = responder.firstHop(request.body, start: request.start, judgingEverything: false)
+        let first = responder.firstHop(request.body ?? ByteBuffer(), start: request.start, judgingEverything: false)
         if case .judged(let judgement) = first {
             send(responder.reply(judgement), version: request.version, context: context)
             finished(reserved: request.reserved)
