@@ -33,7 +33,15 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
     private let idleTimeout: TimeAmount
     private let logger: Logger
     private var phase = Phase.new
-    private var timer: Scheduled<Void>?
+    /// When the current phase ends the connection: set on entering `awaitingHead` or `idle`,
+    /// cleared when a head arrives.
+    private var deadline: (at: NIODeadline, reason: Logger.Message)?
+    /// The connection's one timer and when it fires. It is not moved for every request: it fires
+    /// at the earliest deadline it was set for, and then closes the connection, re-arms itself
+    /// for the current (later) deadline, or stops when there is none. On a keep-alive connection
+    /// a timer per request (scheduled at each answer and each next head, cancelled at each head)
+    /// cost as much as the HTTP head parsing.
+    private var timer: (task: Scheduled<Void>, firesAt: NIODeadline)?
     private var context: ChannelHandlerContext?
 
     init(slots: ConnectionSlots, headerReadTimeout: TimeAmount, idleTimeout: TimeAmount, logger: Logger) {
@@ -49,8 +57,7 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        stopTimer()
         self.context = nil
     }
 
@@ -63,29 +70,27 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
         guard phase == .new else { return }
         slots.opened(context.channel)
         phase = .awaitingHead
-        armTimer(context)
+        awaitHead(context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         if phase != .new && phase != .closed { slots.closed(context.channel) }
         phase = .closed
-        timer?.cancel()
-        timer = nil
+        stopTimer()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if phase == .idle {
             phase = .awaitingHead
-            armTimer(context)
+            awaitHead(context)
         }
         context.fireChannelRead(data)
     }
 
     /// Called by `HTTP1Semantics` when a request head has been parsed.
     func requestHeadReceived() {
-        timer?.cancel()
-        timer = nil
+        deadline = nil
         guard phase != .closed, let context else { return }
         if phase != .busy { slots.setBusy(context.channel, true) }
         phase = .busy
@@ -96,28 +101,40 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
         guard phase == .busy, let context else { return }
         phase = .idle
         slots.setBusy(context.channel, false)
-        armIdleTimer(context)
+        setDeadline(after: idleTimeout, "closing connection: idle longer than the idle timeout", context)
     }
 
-    private func armIdleTimer(_ context: ChannelHandlerContext) {
-        closeUnlessLeft(.idle, after: idleTimeout, context, "closing connection: idle longer than the idle timeout")
+    private func awaitHead(_ context: ChannelHandlerContext) {
+        setDeadline(after: headerReadTimeout, "closing connection: request head not received within the header-read timeout", context)
     }
 
-    private func armTimer(_ context: ChannelHandlerContext) {
-        closeUnlessLeft(.awaitingHead, after: headerReadTimeout, context,
-                        "closing connection: request head not received within the header-read timeout")
+    private func setDeadline(after delay: TimeAmount, _ reason: Logger.Message, _ context: ChannelHandlerContext) {
+        let at = context.eventLoop.now + delay
+        deadline = (at, reason)
+        // A timer firing no later than this deadline will see it; only an earlier deadline moves it.
+        if let timer, timer.firesAt <= at { return }
+        startTimer(at: at, context)
     }
 
-    /// Closes the connection when it is still in `phase` after `delay` (the one timer of the connection).
-    private func closeUnlessLeft(_ phase: Phase, after delay: TimeAmount, _ context: ChannelHandlerContext, _ reason: Logger.Message) {
-        timer?.cancel()
+    private func startTimer(at firesAt: NIODeadline, _ context: ChannelHandlerContext) {
+        timer?.task.cancel()
         let channel = context.channel
-        let logger = self.logger
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: firesAt) { [self] in
             timer = nil
-            guard self.phase == phase else { return }
-            logger.debug(reason)
-            channel.close(promise: nil)
+            guard let deadline, phase != .closed else { return }
+            if deadline.at <= context.eventLoop.now {
+                logger.debug(deadline.reason)
+                channel.close(promise: nil)
+            } else {
+                startTimer(at: deadline.at, context)
+            }
         }
+        timer = (task, firesAt)
+    }
+
+    private func stopTimer() {
+        timer?.task.cancel()
+        timer = nil
+        deadline = nil
     }
 }
