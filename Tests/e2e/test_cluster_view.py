@@ -234,8 +234,8 @@ def test_read_through_confirms_a_reference_before_calling_it_missing(cafe, serve
 def test_bookmarks_advance_the_resource_version_without_changes(emulator_factory, server_factory):
     emu = emulator_factory(seeds=[EXAMPLES / "good"], args=("--bookmark-interval", "0.2"))
     server = serve(server_factory, emu, "--watch-timeout-seconds", "2")
-    first = requests_for(emu, "policies", watch="true")
-    assert first
+    # Ready means listed; the first watch follows the list, so it may reach the emulator a moment later.
+    first = eventually(lambda: requests_for(emu, "policies", watch="true"), 5, message="the first policies watch")
     list_rv = first[0]["query"]["resourceVersion"]
     # Changes elsewhere move the global resourceVersion; policies only hear of it by bookmark.
     for i in range(3):
