@@ -28,14 +28,18 @@ import Testing
             watch.responsesFinished()
         }
         var isOpen: Bool { channel.isActive }
+
+        /// Still open one second before `seconds` from now, closed at `seconds`.
+        func expectCloses(in seconds: Int64, sourceLocation: SourceLocation = #_sourceLocation) {
+            advance(seconds - 1)
+            #expect(isOpen, "closed early", sourceLocation: sourceLocation)
+            advance(1)
+            #expect(!isOpen, "still open", sourceLocation: sourceLocation)
+        }
     }
 
     @Test func noHeadWithinTheHeaderReadTimeoutCloses() throws {
-        let harness = try Harness()
-        harness.advance(1)
-        #expect(harness.isOpen)
-        harness.advance(1)
-        #expect(!harness.isOpen)
+        try Harness().expectCloses(in: 2)
     }
 
     @Test func aBusyConnectionIsNeverClosed() throws {
@@ -44,10 +48,7 @@ import Testing
         harness.advance(60)
         #expect(harness.isOpen)
         harness.watch.responsesFinished()
-        harness.advance(9)
-        #expect(harness.isOpen)
-        harness.advance(1)
-        #expect(!harness.isOpen)
+        harness.expectCloses(in: 10)
     }
 
     /// Many requests, each starting its own timeouts: the idle timeout counts from the last answer,
@@ -64,10 +65,7 @@ import Testing
         harness.advance(9)
         #expect(harness.isOpen)
         try harness.bytes()  // a head begins: 2 s from now, not the idle timeout's 1 s left
-        harness.advance(1)
-        #expect(harness.isOpen)
-        harness.advance(1)
-        #expect(!harness.isOpen)
+        harness.expectCloses(in: 2)
     }
 
     /// Bytes arriving while the timer waits for the (later) idle deadline bring it forward.
@@ -76,18 +74,12 @@ import Testing
         harness.request()  // idle until 10 s
         harness.advance(3)  // the timer set for the first head (2 s) has fired and waits for 10 s
         try harness.bytes()  // a head begins: due by 5 s
-        harness.advance(1)
-        #expect(harness.isOpen)
-        harness.advance(1)
-        #expect(!harness.isOpen)
+        harness.expectCloses(in: 2)
     }
 
     @Test func idleAfterAnAnswerCloses() throws {
         let harness = try Harness()
         harness.request()
-        harness.advance(9)
-        #expect(harness.isOpen)
-        harness.advance(1)
-        #expect(!harness.isOpen)
+        harness.expectCloses(in: 10)
     }
 }
