@@ -264,8 +264,8 @@ extension AdmissionRequest {
 /// Typed reads of one JSON object's members, with errors naming the member's path.
 private struct FieldReader {
     let value: JSONValue
-    /// The path of the object read, as its parent's path and its own name: rendered only for an
-    /// error, not for every object read.
+    /// The path of the object read, as its parent's path and its own name: the `parent.name` join
+    /// is made only for an error (a nested reader's parent is rendered when the reader is made).
     let parent: String
     let name: String?
 

@@ -119,13 +119,9 @@ extension JSONObject {
     /// pairwise, larger ones through the index. `mayRepeat: false` is the parser's word that no
     /// name repeats (it tells short ASCII names apart by their bytes while reading them).
     init(parsed members: consuming ContiguousArray<Member>, mayRepeat: Bool = true) {
-        if members.count <= Self.indexThreshold, !mayRepeat {
-            self = JSONObject(members: members, index: nil)
-            return
-        }
         if members.count <= Self.indexThreshold {
             var repeated = false
-            outer: for later in members.indices.dropFirst() {
+            outer: for later in members.indices.dropFirst() where mayRepeat {
                 for earlier in members.indices[..<later] where Self.sameName(members[earlier].key, members[later].key) {
                     repeated = true
                     break outer

@@ -105,9 +105,6 @@ public struct JSONParser {
         /// Which slots hold a string (bit `n % 64` of word `n / 64`): the others are uninitialized
         /// memory, so a parse initializes and frees only the slots it used.
         private var used = SIMD2<UInt64>()
-        /// The slot of the last string `string(_:readable:)` returned.
-        private(set) var lastSlot = 0
-
         /// Each first allocation stays below glibc's large-chunk size (1,024 bytes with its header):
         /// a larger request first consolidates every small freed chunk (the last review's tree),
         /// which cost over a thousand instructions per allocation.
@@ -179,9 +176,10 @@ public struct JSONParser {
             return taken
         }
 
-        /// The string of `slice` (at most `rememberedLength` bytes), built once per parse. `readable`
-        /// bytes from the slice's start are inside the body, so eight can be read at once.
-        mutating func string(_ slice: UnsafeBufferPointer<UInt8>, readable: Int) -> String {
+        /// The string of `slice` (at most `rememberedLength` bytes), built once per parse, and the
+        /// slot it is remembered in (chosen by its bytes alone). `readable` bytes from the slice's
+        /// start are inside the body, so eight can be read at once.
+        mutating func string(_ slice: UnsafeBufferPointer<UInt8>, readable: Int) -> (string: String, slot: Int) {
             let length = slice.count
             var head: UInt64 = 0
             var tail: UInt64 = 0
@@ -198,20 +196,19 @@ public struct JSONParser {
             }
             let hash = (head ^ (tail &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(length)) &* 0xBF58_476D_1CE4_E5B9
             let number = Int(truncatingIfNeeded: ((hash >> 32) &* UInt64(Self.slotCount)) >> 32)
-            lastSlot = number
             let slot = slot(at: number)
             let bit: UInt64 = 1 << UInt64(number & 63)
             if used[number >> 6] & bit == 0 {
                 used[number >> 6] |= bit
             } else {
                 if slot.pointee.head == head, slot.pointee.tail == tail, slot.pointee.string.utf8.count == length {
-                    return slot.pointee.string
+                    return (slot.pointee.string, number)
                 }
                 slot.deinitialize(count: 1)
             }
             let string = Self.build(slice)
             slot.initialize(to: Slot(head: head, tail: tail, string: string))
-            return string
+            return (string, number)
         }
 
         private func slot(at number: Int) -> UnsafeMutablePointer<Slot> {
@@ -424,7 +421,10 @@ public struct JSONParser {
             index = stop + 1
             return
         }
-        _ = try parseString()  // escapes: rare in what is skipped, so the full path checks them
+        // Escapes: rare in what is skipped, so the full path checks them.
+        index = stop
+        if stop < bytes.count, bytes[stop] < 0x20 { throw error("control character in string") }
+        _ = try parseEscapedString(from: start)
     }
 
     /// The first byte from `start` on that ends a string's plain run (`"`, `\\` or a control
@@ -500,9 +500,9 @@ public struct JSONParser {
             guard isASCII || Self.isValidUTF8(slice) else { throw error("invalid UTF-8 in string") }
             index += 1
             guard slice.count <= Scratch.rememberedLength else { return String(decoding: slice, as: UTF8.self) }
-            let string = scratch.string(slice, readable: bytes.count - start)
-            if isASCII { slot = scratch.lastSlot }
-            return string
+            let remembered = scratch.string(slice, readable: bytes.count - start)
+            if isASCII { slot = remembered.slot }
+            return remembered.string
         }
         if stop < bytes.count, bytes[stop] < 0x20 { throw error("control character in string") }
         return try parseEscapedString(from: start)

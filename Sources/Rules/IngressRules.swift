@@ -19,8 +19,10 @@ public enum IngressRules {
     ]
 
     static func annotationPath(_ key: String) -> FieldPath {
-        FieldPath(String(concatenating: "metadata.annotations[", key, "]"))
+        annotationsPath.key(key)
     }
+
+    private static let annotationsPath = FieldPath("metadata", "annotations")
 
     // MARK: Annotation rules
 

@@ -89,7 +89,8 @@ public struct Evaluation: Sendable, Equatable {
     static func bounded(_ finding: Finding) -> Finding {
         var finding = finding
         finding.message = Self.truncated(finding.message)
-        if finding.field.description.utf8.count > Self.maximumMessageLength, finding.field.description.count > Self.maximumMessageLength {
+        // `truncated` keeps a short enough path as it is; only a long one is rebuilt.
+        if finding.field.description.utf8.count > Self.maximumMessageLength {
             finding.field = FieldPath(Self.truncated(finding.field.description))
         }
         return finding
