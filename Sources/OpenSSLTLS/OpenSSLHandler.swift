@@ -417,24 +417,18 @@ public class OpenSSLHandler: ChannelDuplexHandler {
             if total <= Self.coalescedRecordLimit { gathered = context.channel.allocator.buffer(capacity: total) }
         }
         for _ in 0..<count {
-            guard var write = pendingWrites.popFirst() else { break }
+            guard let write = pendingWrites.popFirst() else { break }
             flushedWriteCount -= 1
             bufferedPlaintextBytes -= write.data.readableBytes
-            if gathered != nil {
-                gathered?.writeBuffer(&write.data)
-                if let promise = write.promise {
-                    if let combined { combined.futureResult.cascade(to: promise) } else { combined = promise }
-                }
-                continue
-            }
-            if let error = connection.write(write.data) {
-                write.promise?.fail(error)
-                combined?.fail(error)
-                fail(error, context: context)
-                return
-            }
             if let promise = write.promise {
                 if let combined { combined.futureResult.cascade(to: promise) } else { combined = promise }
+            }
+            if gathered != nil {
+                gathered?.writeImmutableBuffer(write.data)
+            } else if let error = connection.write(write.data) {
+                combined?.fail(error)  // this write's promise and every earlier one
+                fail(error, context: context)
+                return
             }
         }
         flushedWriteCount = max(0, flushedWriteCount)

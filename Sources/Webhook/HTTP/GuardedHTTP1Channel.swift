@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTPTypesHTTP1
 
 /// Hummingbird's HTTP/1 channel with the webhook's connection policy added: `ConnectionWatch` first
-/// in the pipeline (slots, header-read timeout), `HTTP1Semantics` between NIO's HTTP/1 codec and
+/// in the pipeline (slots, header-read and keep-alive idle timeouts), `HTTP1Semantics` between NIO's HTTP/1 codec and
 /// Hummingbird's, and on the webhook port `ValidateFastPath` after it. Both listeners use it, so the metrics and probe port is protected the same way.
 public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     public typealias Value = HTTP1Channel.Value

@@ -5,10 +5,11 @@ struct HTTPDate {
     private var text = ""
 
     mutating func now() -> String {
-        let time = UTCTime.now()
-        guard time.secondsSince1970 != second else { return text }
-        second = time.secondsSince1970
-        text = Self.format(time)
+        // The clock alone per answer; the calendar fields (`gmtime_r`) once per second.
+        let current = UTCTime.currentSecond()
+        guard current != second else { return text }
+        second = current
+        text = Self.format(UTCTime(secondsSince1970: current))
         return text
     }
 

@@ -65,8 +65,9 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case closing
     }
 
-    /// Parts kept while a review is judged off the event loop: at most what one read delivered,
-    /// since no read is issued meanwhile; a bound all the same.
+    /// Items (request parts, parser errors, the client's half-close) kept while a review is judged
+    /// off the event loop: at most what one read delivered, since no read is issued meanwhile; a
+    /// bound all the same.
     static let maximumQueuedParts = 1024
 
     private let responder: WebhookResponder
@@ -151,7 +152,8 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// The request this handler answers, with its budget reserved and deadline armed; `nil` when
+    /// The request this handler answers, with its budget reserved (its deadline is armed at the end
+    /// of the read if the body is still incomplete then); `nil` when
     /// the head shows anything but a small JSON review of known length, or the budget is full.
     private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> Collecting? {
         guard head.method == .POST else { return nil }

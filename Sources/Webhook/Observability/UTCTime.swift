@@ -22,6 +22,13 @@ struct UTCTime {
         return UTCTime(secondsSince1970: Int(now.tv_sec), millisecond: Int(now.tv_nsec / 1_000_000))
     }
 
+    /// The current second since 1970, without the calendar fields.
+    static func currentSecond() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int(now.tv_sec)
+    }
+
     init(secondsSince1970: Int, millisecond: Int = 0) {
         var seconds = time_t(secondsSince1970)
         var parts = tm()
