@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instruction profiles (valgrind callgrind: counts instructions, so repeatable on a noisy machine)
 # of the two hot paths, release build:
-#   engine: decode + review + encode of bench/webhook's Ingress review, N times in-process
+#   engine: decode + review + encode of bench/webhook's Ingress review and freeing the decoded
+#           request, N times in-process
 #           (and the CA Secret UPDATE with the Secret in use);
 #   serve:  the server sampled by perf under wrk load (Deployment reviews, 16 connections).
 # Prints the top functions by inclusive instructions per profile (demangled), and instructions
@@ -35,14 +36,14 @@ top() { # callgrind.out label count
 objcopy --strip-debug "$bench" "$out/engine-bench" && bench=$out/engine-bench
 objcopy --strip-debug "$bin" "$out/mtls-guard" && bin=$out/mtls-guard
 # Only the loop's `fullReview` is counted: decode, review, encode and freeing the decoded request
-# (about a tenth of the whole); no set-up, no key generation.
+# (freeing is about a tenth of it); no set-up, no key generation.
 collect=(--collect-atstart=no '--toggle-collect=$s23mtls_guard_engine_bench10fullReview*')
 ENGINE_BENCH_BODY=$out/bodies/ingress.json valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/engine.out" \
   "$bench" profile "$iterations" ingress >/dev/null 2>&1
-top "$out/engine.out" "engine, Ingress review (decode + review + encode) x $iterations" "$iterations"
+top "$out/engine.out" "engine, Ingress review (decode + review + encode + freeing) x $iterations" "$iterations"
 valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/secret.out" \
   "$bench" profile $((iterations / 10)) secret-update >/dev/null 2>&1
-TOP=25 top "$out/secret.out" "engine, CA Secret UPDATE (Secret in use) x $((iterations / 10))" $((iterations / 10))
+TOP=25 top "$out/secret.out" "engine, CA Secret UPDATE (Secret in use; decode + review + encode + freeing) x $((iterations / 10))" $((iterations / 10))
 
 # serve: valgrind 3.19 crashes in libdispatch's thread start-up, so the server is sampled with
 # perf (cycles, call graphs) while wrk sends Deployment reviews on 16 keep-alive connections.

@@ -131,8 +131,12 @@ import Testing
     @Test func depthBoundAgrees() {
         // The value sits at depth 4 (review, request, object, metadata); arrays inside it add to that.
         for depth in (JSONParser.maximumDepth - 6)...(JSONParser.maximumDepth - 2) {
-            Self.agree(String(repeating: "[", count: depth) + String(repeating: "]", count: depth))
-            Self.agree(String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth))
+            for value in [String(repeating: "[", count: depth) + String(repeating: "]", count: depth),
+                          String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth)] {
+                Self.agree(value)
+                let accepted = (try? JSONParser.parse(Self.review(value), retaining: .admissionReview)) != nil
+                #expect(accepted == (4 + depth <= JSONParser.maximumDepth), "\(depth) levels inside the metadata")
+            }
         }
     }
 }

@@ -119,18 +119,17 @@ import Testing
 
     @Test func directoriesRecursivelyAndStdin() throws {
         let scratch = try TemporaryDirectory()
-        let root = scratch.url
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("sub/.hidden"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("sub/.hidden"), withIntermediateDirectories: true)
         let doc = { (name: String) in "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \(name)}\n" }
-        try doc("b").write(to: root.appendingPathComponent("b.yml"), atomically: true, encoding: .utf8)
-        try doc("a").write(to: root.appendingPathComponent("sub/a.yaml"), atomically: true, encoding: .utf8)
-        try #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}"#.write(to: root.appendingPathComponent("c.json"), atomically: true, encoding: .utf8)
-        try "not yaml at all: [".write(to: root.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
-        try doc("hidden").write(to: root.appendingPathComponent("sub/.hidden/h.yaml"), atomically: true, encoding: .utf8)
-        let loaded = try ManifestLoader.load(paths: [root.path, "-"], stdin: { Data(doc("stdin").utf8) })
+        try scratch.write("b.yml", doc("b"))
+        try scratch.write("sub/a.yaml", doc("a"))
+        try scratch.write("c.json", #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}"#)
+        try scratch.write("README.md", "not yaml at all: [")
+        try scratch.write("sub/.hidden/h.yaml", doc("hidden"))
+        let loaded = try ManifestLoader.load(paths: [scratch.url.path, "-"], stdin: { Data(doc("stdin").utf8) })
         #expect(loaded.map(\.object.name) == ["b", "c", "a", "stdin"])
         #expect(loaded.last?.source == "-#doc1")
-        #expect(loaded.first?.source == root.path + "/b.yml#doc1")
+        #expect(loaded.first?.source == scratch.url.path + "/b.yml#doc1")
     }
 
     @Test func missingPathIsAnError() {

@@ -2,7 +2,8 @@
 # Engine benchmarks (release build):
 #  1. reviews/s of bench/webhook's 3 KB Ingress AdmissionReview against snapshots of 300 and 30,000
 #     objects (10,000 each of Policies, Secrets, Ingresses); reference: Python's orjson.loads of the
-#     same file (a C-accelerated parser), in the same run; three runs, ratio of each, spread;
+#     same file (a C-accelerated parser), in the same run; three runs, ratio of each, spread, and
+#     the ratio of each side's best run;
 #  2. `mtls-guard validate` over 5,000 generated manifests: wall time and peak RSS, against
 #     PyYAML loading the same files (reference, same machine, same run).
 # Usage: bench/engine/run.sh [iterations] [runs]
