@@ -121,10 +121,12 @@ extension JSONObject {
     init(parsed members: consuming ContiguousArray<Member>, mayRepeat: Bool = true) {
         if members.count <= Self.indexThreshold {
             var repeated = false
-            outer: for later in members.indices.dropFirst() where mayRepeat {
-                for earlier in members.indices[..<later] where Self.sameName(members[earlier].key, members[later].key) {
-                    repeated = true
-                    break outer
+            if mayRepeat {
+                outer: for later in members.indices.dropFirst() {
+                    for earlier in members.indices[..<later] where Self.sameName(members[earlier].key, members[later].key) {
+                        repeated = true
+                        break outer
+                    }
                 }
             }
             if !repeated {
