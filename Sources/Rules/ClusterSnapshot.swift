@@ -40,11 +40,31 @@ public protocol ClusterSnapshot: Sendable {
     /// and matching keys is the dearest work a review does, and the Secret does not change while
     /// the snapshot lives.
     func secretContentFailures(_ key: ObjectKey, requiredType: String, compute: () -> [Finding]) -> [Finding]
+    /// The Policy `namespace/name` as the reference rules read it, if it exists. Every review that
+    /// names a Policy asks this; snapshots that can, read each Policy version once, not per review.
+    func policyVerdict(namespace: String, name: String) -> PolicyVerdict?
 }
 
 extension ClusterSnapshot {
     public func secretContentFailures(_ key: ObjectKey, requiredType: String, compute: () -> [Finding]) -> [Finding] {
         compute()
+    }
+
+    public func policyVerdict(namespace: String, name: String) -> PolicyVerdict? {
+        policy(namespace: namespace, name: name).map(PolicyVerdict.init)
+    }
+}
+
+/// What the reference rules read of a Policy: its view, and whether NIC accepts it
+/// (`PolicyRules.isValid`). Neither depends on the review, the time or the settings, so it belongs
+/// with the Policy, computed when the Policy arrives.
+public struct PolicyVerdict: Sendable {
+    public let view: PolicyView
+    public let isValid: Bool
+
+    public init(_ policy: KubeObject) {
+        view = PolicyView(policy)
+        isValid = PolicyRules.isValid(view)
     }
 }
 
@@ -53,6 +73,8 @@ extension ClusterSnapshot {
 /// All indexes are built once in `init`; lookups are dictionary reads.
 public final class InMemorySnapshot: ClusterSnapshot {
     private let policies: [ObjectKey: KubeObject]
+    /// Each Policy's verdict, computed here once: lookups take no lock.
+    private let policyVerdicts: [ObjectKey: PolicyVerdict]
     private let secrets: [ObjectKey: KubeObject]
     private let policyReferrersByKey: [ObjectKey: [KubeObject]]
     private let secretReferrersByKey: [ObjectKey: [KubeObject]]
@@ -91,6 +113,7 @@ public final class InMemorySnapshot: ClusterSnapshot {
             }
         }
         self.policies = policies
+        policyVerdicts = policies.mapValues(PolicyVerdict.init)
         self.secrets = secrets
         self.policyReferrersByKey = policyReferrersByKey
         self.secretReferrersByKey = secretReferrersByKey
@@ -102,6 +125,10 @@ public final class InMemorySnapshot: ClusterSnapshot {
 
     public func secret(namespace: String, name: String) -> KubeObject? {
         secrets[ObjectKey(namespace: namespace, name: name)]
+    }
+
+    public func policyVerdict(namespace: String, name: String) -> PolicyVerdict? {
+        policyVerdicts[ObjectKey(namespace: namespace, name: name)]
     }
 
     public func policyReferrers(namespace: String, name: String) -> [KubeObject] {
@@ -154,6 +181,14 @@ struct OverlaySnapshot: ClusterSnapshot {
     func secret(namespace: String, name: String) -> KubeObject? {
         if let secretOverride, secretOverride.key == ObjectKey(namespace: namespace, name: name) { return secretOverride.object }
         return base.secret(namespace: namespace, name: name)
+    }
+
+    func policyVerdict(namespace: String, name: String) -> PolicyVerdict? {
+        // The overriding Policy is new content: judged here, never answered from the base's memory.
+        if let policyOverride, policyOverride.key == ObjectKey(namespace: namespace, name: name) {
+            return PolicyVerdict(policyOverride.object)
+        }
+        return base.policyVerdict(namespace: namespace, name: name)
     }
 
     func policyReferrers(namespace: String, name: String) -> [KubeObject] { base.policyReferrers(namespace: namespace, name: name) }

@@ -44,9 +44,9 @@ struct StateContext {
     var missingSeverity: Severity { settings.strictReferences ? .deny : .warn }
 
     func policy(_ key: ObjectKey) -> ResolvedPolicy? {
-        guard let object = snapshot.policy(namespace: key.namespace, name: key.name) else { return nil }
-        let view = PolicyView(object)
-        return ResolvedPolicy(key: key, view: view, isValid: PolicyRules.isValid(view),
+        guard let verdict = snapshot.policyVerdict(namespace: key.namespace, name: key.name) else { return nil }
+        let view = verdict.view
+        return ResolvedPolicy(key: key, view: view, isValid: verdict.isValid,
                               foreignClass: view.belongs(to: settings.ingressClasses) ? nil : view.ingressClassName)
     }
 

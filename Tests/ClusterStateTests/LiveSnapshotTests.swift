@@ -100,6 +100,36 @@ struct LiveSnapshotTests {
         #expect(live.count(.ingresses) == 0)
     }
 
+    /// A Policy is judged once, at ingest; an update brings its new verdict, and a reader's
+    /// snapshot keeps the one it had.
+    @Test func policyVerdictsAreComputedAtIngestAndFollowUpdates() throws {
+        let valid = try ingest(policy("p1", secret: "ca"), .policies)
+        #expect(valid.policyVerdict?.isValid == true)
+        #expect(valid.policyVerdict?.view == PolicyView(valid.object))
+        #expect(try ingest(ingress("i1", policies: "p1"), .ingresses).policyVerdict == nil)
+
+        var live = LiveSnapshot()
+        live.upsert(valid)
+        let before = live
+        // verifyClient "sometimes": NIC rejects the Policy (ingress-mtls/verify-client).
+        let broken = #"{"apiVersion":"k8s.nginx.org/v1","kind":"Policy","metadata":{"name":"p1","namespace":"cafe"},"spec":{"ingressMTLS":{"clientCertSecret":"ca","verifyClient":"sometimes"}}}"#
+        live.upsert(try ingest(broken, .policies))
+        #expect(live.policyVerdict(namespace: "cafe", name: "p1")?.isValid == false)
+        #expect(before.policyVerdict(namespace: "cafe", name: "p1")?.isValid == true, "a reader's snapshot does not change")
+
+        let review = ReviewInput(operation: .create, kind: GroupVersionKind(group: "networking.k8s.io", version: "v1", kind: "Ingress"),
+                                 namespace: "cafe", name: "i1", object: try json(ingress("i1", policies: "p1")), oldObject: nil)
+        func deniesInvalidPolicy(_ snapshot: LiveSnapshot) -> Bool {
+            RuleEngine.evaluate(review, snapshot: snapshot, settings: Settings()).findings
+                .contains { $0.rule == "ingress/policy-ref" && $0.severity == .deny && $0.message.contains("Policy is invalid") }
+        }
+        #expect(deniesInvalidPolicy(live))
+        #expect(!deniesInvalidPolicy(before))
+
+        live.remove(.policies, ObjectKey(namespace: "cafe", name: "p1"))
+        #expect(live.policyVerdict(namespace: "cafe", name: "p1") == nil)
+    }
+
     @Test func listReplacesTheSourceInOneStep() throws {
         var live = LiveSnapshot()
         live.upsert(try ingest(policy("old", secret: "s"), .policies))

@@ -84,4 +84,61 @@ import Testing
         #expect(first == second)
         #expect(first.findings.contains { $0.rule == "ingress-mtls/tls-secret" && $0.severity == .deny })
     }
+
+    static func policy(_ name: String, verifyClient: String) -> KubeObject? {
+        KubeObject(.object([
+            "apiVersion": .string("k8s.nginx.org/v1"), "kind": .string("Policy"),
+            "metadata": .object(["name": .string(name), "namespace": .string("team")]),
+            "spec": .object(["ingressMTLS": .object(["clientCertSecret": .string("ca"), "verifyClient": .string(verifyClient)])]),
+        ]))
+    }
+
+    static func ingressReview(policies: String) -> ReviewInput {
+        let ingress: JSONValue = .object([
+            "apiVersion": .string("networking.k8s.io/v1"), "kind": .string("Ingress"),
+            "metadata": .object(["name": .string("web"), "namespace": .string("team"),
+                                 "annotations": .object(["nginx.org/policies": .string(policies)])]),
+            "spec": .object(["rules": .array([.object(["host": .string("a.example.com")])])]),
+        ])
+        return ReviewInput(operation: .create, kind: GroupVersionKind(group: "networking.k8s.io", version: "v1", kind: "Ingress"),
+                           namespace: "team", name: "web", object: ingress, oldObject: nil)
+    }
+
+    /// The deny a reference to an invalid Policy gets, if any.
+    static func invalidPolicyDenial(_ evaluation: Evaluation) -> Finding? {
+        evaluation.findings.first { $0.rule == "ingress/policy-ref" && $0.severity == .deny && $0.message.contains("Policy is invalid") }
+    }
+
+    /// Each Policy of the state is judged once, when the snapshot is built; its verdict is the one
+    /// `PolicyRules` gives the Policy itself.
+    @Test func inMemorySnapshotJudgesEachPolicyWhenBuilt() throws {
+        let good = try #require(Self.policy("good", verifyClient: "on"))
+        let bad = try #require(Self.policy("bad", verifyClient: "sometimes"))
+        let snapshot = InMemorySnapshot(objects: [good, bad])
+        let goodVerdict = try #require(snapshot.policyVerdict(namespace: "team", name: "good"))
+        let badVerdict = try #require(snapshot.policyVerdict(namespace: "team", name: "bad"))
+        #expect(goodVerdict.isValid && goodVerdict.view == PolicyView(good))
+        #expect(!badVerdict.isValid && badVerdict.view == PolicyView(bad))
+        #expect(PolicyRules.isValid(PolicyView(bad)) == false)
+        #expect(snapshot.policyVerdict(namespace: "team", name: "missing") == nil)
+        #expect(snapshot.policyVerdict(namespace: "other", name: "good") == nil)
+
+        #expect(Self.invalidPolicyDenial(RuleEngine.evaluate(Self.ingressReview(policies: "good"), snapshot: snapshot, settings: Settings())) == nil)
+        let denial = Self.invalidPolicyDenial(RuleEngine.evaluate(Self.ingressReview(policies: "bad"), snapshot: snapshot, settings: Settings()))
+        #expect(denial?.field.description == "metadata.annotations[nginx.org/policies]")
+    }
+
+    /// "What if this UPDATE were applied": the Policy's new content is judged, not the base's
+    /// remembered verdict on its old content.
+    @Test func anOverriddenPolicyIsJudgedAsItIsNow() throws {
+        let base = InMemorySnapshot(objects: [try #require(Self.policy("mtls", verifyClient: "on"))])
+        let overlay = OverlaySnapshot(base: base, policy: Self.policy("mtls", verifyClient: "sometimes"))
+        #expect(base.policyVerdict(namespace: "team", name: "mtls")?.isValid == true)
+        #expect(overlay.policyVerdict(namespace: "team", name: "mtls")?.isValid == false)
+        #expect(Self.invalidPolicyDenial(RuleEngine.evaluate(Self.ingressReview(policies: "mtls"), snapshot: base, settings: Settings())) == nil)
+        #expect(Self.invalidPolicyDenial(RuleEngine.evaluate(Self.ingressReview(policies: "mtls"), snapshot: overlay, settings: Settings())) != nil)
+        // Other Policies are still the base's.
+        let other = OverlaySnapshot(base: base, policy: Self.policy("another", verifyClient: "sometimes"))
+        #expect(other.policyVerdict(namespace: "team", name: "mtls")?.isValid == true)
+    }
 }

@@ -38,6 +38,11 @@ public struct LiveSnapshot: ClusterSnapshot {
         objects[.policies]?[ObjectKey(namespace: namespace, name: name)]?.object
     }
 
+    public func policyVerdict(namespace: String, name: String) -> PolicyVerdict? {
+        guard let stored = objects[.policies]?[ObjectKey(namespace: namespace, name: name)] else { return nil }
+        return stored.policyVerdict ?? PolicyVerdict(stored.object)
+    }
+
     public func secret(namespace: String, name: String) -> KubeObject? {
         storedSecret(ObjectKey(namespace: namespace, name: name))?.object
     }

@@ -51,7 +51,8 @@ enum ObjectIngest {
             resourceVersion: object.raw["metadata"]?["resourceVersion"]?.stringValue,
             policyReferences: ReferenceIndex.policies(of: object),
             secretReferences: ReferenceIndex.secrets(of: object),
-            contentFailures: contentFailures)
+            contentFailures: contentFailures,
+            policyVerdict: source == .policies ? PolicyVerdict(object) : nil)
     }
 
     /// A Secret of a type the live view does not watch, found by a read-through GET: only its
@@ -62,6 +63,7 @@ enum ObjectIngest {
         kept["metadata"] = .object(metadata.filter { ["name", "namespace", "resourceVersion", "uid"].contains($0.key) })
         guard let object = KubeObject(.object(kept)), !object.name.isEmpty else { return nil }
         return StoredObject(object: object, key: ObjectKey(namespace: object.metadata.namespace ?? "default", name: object.name),
-                            source: .caSecrets, resourceVersion: nil, policyReferences: [], secretReferences: [], contentFailures: nil)
+                            source: .caSecrets, resourceVersion: nil, policyReferences: [], secretReferences: [], contentFailures: nil,
+                            policyVerdict: nil)
     }
 }

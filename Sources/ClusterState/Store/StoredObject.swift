@@ -3,7 +3,8 @@ import Rules
 
 /// An object as the live view keeps it: stripped of what no rule reads, with the references it
 /// makes (so an update can retract them without re-reading the old object) and, for a Secret,
-/// the verdict on its content computed once at ingest, while the private key was still there.
+/// the verdict on its content computed once at ingest, while the private key was still there; for a
+/// Policy, its verdict, so that reviews naming it do not judge it again.
 public struct StoredObject: Sendable {
     public var object: KubeObject
     public var key: ObjectKey
@@ -14,4 +15,6 @@ public struct StoredObject: Sendable {
     /// Deny findings that make the Secret unusable as its own type, computed at ingest while the
     /// private key was still there (it is gone from `object` now); `nil` for non-Secrets.
     public internal(set) var contentFailures: [Finding]?
+    /// A Policy's view and validity, computed once at ingest; `nil` for other objects.
+    public internal(set) var policyVerdict: PolicyVerdict?
 }

@@ -7,7 +7,9 @@
 // certificate parsing.
 //
 // Usage: mtls-guard-engine-bench [iterations]
-//        mtls-guard-engine-bench profile <iterations> ingress|secret-update   (one loop, for callgrind)
+//        mtls-guard-engine-bench profile <iterations> ingress|ingress-resolved|secret-update   (one loop, for callgrind)
+// "ingress-resolved": the same review with the Policy bench/webhook's Ingress names in the snapshot
+// (as `serve --state examples/good` has it), so its reference is resolved and judged.
 // ENGINE_BENCH_BODY=<file>: the Ingress AdmissionReview to review (default: the one below).
 import Certificates
 import Foundation
@@ -32,6 +34,12 @@ func snapshotObjects(count: Int) -> [KubeObject] {
         ].compactMap { $0 })
     }
     return objects
+}
+
+/// The Policy bench/webhook's Ingress review names (`cafe/ingress-mtls-policy`), as in examples/good.
+func referencedPolicy() -> [KubeObject] {
+    [object(#"{"apiVersion":"k8s.nginx.org/v1","kind":"Policy","metadata":{"name":"ingress-mtls-policy","namespace":"cafe"},"spec":{"ingressMTLS":{"clientCertSecret":"ingress-mtls-secret","verifyClient":"on","verifyDepth":1}}}"#)]
+        .compactMap { $0 }
 }
 
 let inlineReviewBody = Data(#"""
@@ -64,8 +72,8 @@ func fullReview(_ body: Data, snapshot: any ClusterSnapshot) {
     _ = AdmissionWire.responseBody(outcome.response)
 }
 
-if profiling, arguments.dropFirst().first == "ingress" {
-    let snapshot = InMemorySnapshot(objects: snapshotObjects(count: 100))
+if profiling, let kind = arguments.dropFirst().first, kind == "ingress" || kind == "ingress-resolved" {
+    let snapshot = InMemorySnapshot(objects: snapshotObjects(count: 100) + (kind == "ingress-resolved" ? referencedPolicy() : []))
     for _ in 0..<iterations { fullReview(reviewBody, snapshot: snapshot) }
     exit(0)
 }
@@ -97,6 +105,11 @@ if !profiling {
             _ = measure("  decode only", iterations: iterations) { _ = try? AdmissionReview.decodeRequest(from: reviewBody) }
             _ = measure("  review only (AdmissionReviewer)", iterations: iterations) { _ = reviewer.review(request, snapshot: snapshot) }
             _ = measure("  encode only", iterations: iterations) { _ = AdmissionWire.responseBody(outcome.response) }
+            let resolved = InMemorySnapshot(objects: snapshotObjects(count: size) + referencedPolicy())
+            print("  with its Policy present, findings: \(reviewer.review(request, snapshot: resolved).evaluation.findings.map(\.rule.rawValue))")
+            _ = measure("  decode + review + encode, its Policy present", iterations: iterations) {
+                fullReview(reviewBody, snapshot: resolved)
+            }
         }
     }
     if let small = rates[100], let large = rates[10_000] {
