@@ -227,6 +227,30 @@ import Testing
         #expect(try harness.answer()?.0.status == .gatewayTimeout)
     }
 
+    /// The last target read is remembered per connection (the API server repeats it): a request
+    /// with another target on the same connection is read for its own path and deadline.
+    @Test func eachRequestOnAConnectionIsReadForItsOwnTarget() throws {
+        let harness = try Harness()
+        let body = Self.review(uid: "same")
+        try harness.send(Self.post(body), body: body)
+        #expect(try harness.answer()?.0.status == .ok)
+        try harness.send(Self.post(body), body: body)
+        #expect(try harness.answer()?.0.status == .ok)
+
+        try harness.send(Self.post(body, uri: "/validatex?timeout=10s"), body: body)
+        #expect(try harness.answer() == nil)
+        #expect(harness.recorder.parts.count == 3)
+        try harness.channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .notFound)))
+        try harness.channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        while try harness.channel.readOutbound(as: HTTPServerResponsePart.self) != nil {}
+
+        // Back to `/validate`, with a shorter deadline than the first request's.
+        try harness.send(Self.post(body, uri: "/validate?timeout=50ms"), body: body.prefix(10), end: false)
+        harness.channel.embeddedEventLoop.advanceTime(by: .milliseconds(60))
+        #expect(try harness.answer()?.0.status == .gatewayTimeout)
+        #expect(harness.recorder.parts.count == 3)
+    }
+
     @Test func closedConnectionGivesBackTheBudget() throws {
         let harness = try Harness()
         let body = Self.review(uid: "gone")
