@@ -21,9 +21,12 @@ public struct JSONParser {
     public enum Retention: Sendable {
         /// Every member of every object.
         case everything
-        /// An AdmissionReview: everything except `metadata.managedFields` of `request.object` and
-        /// `request.oldObject`. That list is the API server's field-manager bookkeeping, often the
-        /// largest part of a body, and no rule reads it; it is still checked to be valid JSON.
+        /// An AdmissionReview: everything except, in `request.object` and `request.oldObject`,
+        /// what no rule reads and a body is mostly made of: `metadata.managedFields` (the API
+        /// server's field-manager bookkeeping), and of each container of a pod or pod template
+        /// (`spec`, `spec.template.spec`, `spec.jobTemplate.spec.template.spec`; `containers` and
+        /// `initContainers`) every member but `name` and `ports` (environment, probes, resources,
+        /// volume mounts). What is dropped is still checked to be valid JSON.
         case admissionReview
     }
 
@@ -49,16 +52,46 @@ public struct JSONParser {
 
     /// Where a value sits in an AdmissionReview, to find the members `Retention.admissionReview` drops.
     private enum Role {
-        case review, request, reviewedObject, metadata, other
+        case review, request, reviewedObject, metadata
+        /// `spec` of the reviewed object: a Pod's spec, or a workload's (with `template` or `jobTemplate`).
+        case objectSpec
+        /// `spec.template` of a workload, or of a CronJob's job template.
+        case podTemplate
+        /// `spec.jobTemplate` of a CronJob, and its `spec`.
+        case jobTemplate, jobSpec
+        /// `spec` of a pod template.
+        case podSpec
+        /// `containers` or `initContainers`, and one of their items.
+        case containers, container
+        case other
 
+        /// The role of member `key` of an object in this role; `nil` when the member is dropped.
         func child(_ key: String) -> Role? {
             switch self {
             case .other: return .other
             case .review: return key == "request" ? .request : .other
             case .request: return key == "object" || key == "oldObject" ? .reviewedObject : .other
-            case .reviewedObject: return key == "metadata" ? .metadata : .other
+            case .reviewedObject: return key == "metadata" ? .metadata : key == "spec" ? .objectSpec : .other
             case .metadata: return key == "managedFields" ? nil : .other
+            case .objectSpec:
+                if key == "template" { return .podTemplate }
+                if key == "jobTemplate" { return .jobTemplate }
+                return Self.isContainerList(key) ? .containers : .other
+            case .podTemplate: return key == "spec" ? .podSpec : .other
+            case .jobTemplate: return key == "spec" ? .jobSpec : .other
+            case .jobSpec: return key == "template" ? .podTemplate : .other
+            case .podSpec: return Self.isContainerList(key) ? .containers : .other
+            case .containers: return .other
+            // What `PodTemplateView` reads of a container.
+            case .container: return key == "name" || key == "ports" ? .other : nil
             }
+        }
+
+        /// The role of an item of an array in this role.
+        var element: Role { self == .containers ? .container : .other }
+
+        private static func isContainerList(_ key: String) -> Bool {
+            key == "containers" || key == "initContainers"
         }
     }
 
@@ -261,7 +294,7 @@ public struct JSONParser {
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1, role: role)
-        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1, role: role)
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): try expect("true"); return .bool(true)
         case UInt8(ascii: "f"): try expect("false"); return .bool(false)
@@ -326,7 +359,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseArray(depth: Int) throws(SyntaxError) -> JSONValue {
+    private mutating func parseArray(depth: Int, role: Role) throws(SyntaxError) -> JSONValue {
         guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
         index += 1
         skipWhitespace()
@@ -337,7 +370,7 @@ public struct JSONParser {
         let start = scratch.elementCount
         while true {
             skipWhitespace()
-            scratch.push(try parseValue(depth: depth))
+            scratch.push(try parseValue(depth: depth, role: role.element))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
