@@ -158,50 +158,55 @@ public struct PodTemplateView: Sendable, Hashable {
     }
 
     /// Reads `metadata` and `spec` of a pod (or pod template) found at `base`.
+    ///
+    /// Locations are built only for a type error: the well-formed template (nearly every one)
+    /// needs none, and building them per container and port was a tenth of a workload's review.
     private mutating func readPod(_ pod: JSONValue, at base: [PathSegment]) {
-        let metadataPath = base + [.field("metadata")]
         if let meta = pod["metadata"], !meta.isNull {
             if meta.objectValue == nil {
-                typeErrors.append(TypeError(path: metadataPath, expected: "object", found: meta.typeName, area: .metadata))
+                typeErrors.append(TypeError(path: base + [.field("metadata")], expected: "object", found: meta.typeName, area: .metadata))
             } else if let annotations = meta["annotations"], !annotations.isNull, annotations.objectValue == nil {
-                typeErrors.append(TypeError(path: metadataPath + [.field("annotations")], expected: "object",
+                typeErrors.append(TypeError(path: base + [.field("metadata"), .field("annotations")], expected: "object",
                                             found: annotations.typeName, area: .metadata))
             }
             metadata = ObjectMeta(meta.objectValue == nil ? nil : meta)
         }
 
-        let specPath = base + [.field("spec")]
         guard let spec = pod["spec"], !spec.isNull else { return }
         guard spec.objectValue != nil else {
-            typeErrors.append(TypeError(path: specPath, expected: "object", found: spec.typeName, area: .spec))
+            typeErrors.append(TypeError(path: base + [.field("spec")], expected: "object", found: spec.typeName, area: .spec))
             return
         }
         // Init containers first: that is the order in which Kubernetes starts them.
         for list in ["initContainers", "containers"] {
             guard let value = spec[list], !value.isNull else { continue }
-            let listPath = specPath + [.field(list)]
             guard let items = value.arrayValue else {
-                typeErrors.append(TypeError(path: listPath, expected: "array", found: value.typeName, area: .spec))
+                typeErrors.append(TypeError(path: base + [.field("spec"), .field(list)], expected: "array", found: value.typeName, area: .spec))
                 continue
             }
             for (index, item) in items.enumerated() {
-                readContainer(item, list: list, index: index, at: listPath + [.index(index)])
+                readContainer(item, list: list, index: index, base: base)
             }
         }
     }
 
-    private mutating func readContainer(_ item: JSONValue, list: String, index: Int, at path: [PathSegment]) {
+    /// Reads the container `spec.<list>[index]` of the pod at `base`.
+    private mutating func readContainer(_ item: JSONValue, list: String, index: Int, base: [PathSegment]) {
+        func path(_ rest: PathSegment...) -> [PathSegment] {
+            base + [.field("spec"), .field(list), .index(index)] + rest
+        }
         guard item.objectValue != nil else {
-            typeErrors.append(TypeError(path: path, expected: "object", found: item.typeName, area: .spec))
+            typeErrors.append(TypeError(path: path(), expected: "object", found: item.typeName, area: .spec))
             return
         }
         var container = Container(list: list, index: index, name: item["name"]?.stringValue)
         if let ports = item["ports"], !ports.isNull {
             if let elements = ports.arrayValue {
+                container.ports.reserveCapacity(elements.count)
                 for (portIndex, port) in elements.enumerated() {
-                    let portPath = path + [.field("ports"), .index(portIndex)]
                     guard port.objectValue != nil else {
-                        typeErrors.append(TypeError(path: portPath, expected: "object", found: port.typeName, area: .spec))
+                        typeErrors.append(TypeError(path: path(.field("ports"), .index(portIndex)), expected: "object",
+                                                    found: port.typeName, area: .spec))
                         continue
                     }
                     var view = Port(index: portIndex, name: port["name"]?.stringValue,
@@ -210,14 +215,14 @@ public struct PodTemplateView: Sendable, Hashable {
                         if let text = proto.stringValue {
                             view.protocolName = text
                         } else {
-                            typeErrors.append(TypeError(path: portPath + [.field("protocol")], expected: "string",
-                                                        found: proto.typeName, area: .spec))
+                            typeErrors.append(TypeError(path: path(.field("ports"), .index(portIndex), .field("protocol")),
+                                                        expected: "string", found: proto.typeName, area: .spec))
                         }
                     }
                     container.ports.append(view)
                 }
             } else {
-                typeErrors.append(TypeError(path: path + [.field("ports")], expected: "array", found: ports.typeName, area: .spec))
+                typeErrors.append(TypeError(path: path(.field("ports")), expected: "array", found: ports.typeName, area: .spec))
             }
         }
         containers.append(container)

@@ -42,8 +42,9 @@ public enum MeshRules {
     /// Every section 6 finding for an already built pod view.
     public static func findings(_ pod: PodTemplateView, settings: Settings) -> [Finding] {
         var findings: [Finding] = []
-        let annotationsPath = path(pod.templatePath + [.field("metadata"), .field("annotations")])
-        let modePath = annotationsPath.key(mtlsModeAnnotation)
+        // Locations are rendered only for a finding: most templates have none.
+        func annotationsPath() -> FieldPath { path(pod.templatePath + [.field("metadata"), .field("annotations")]) }
+        func modePath() -> FieldPath { annotationsPath().key(mtlsModeAnnotation) }
         let global = settings.meshMTLSMode
 
         for error in pod.typeErrors where error.area == .metadata {
@@ -56,26 +57,26 @@ public enum MeshRules {
         var podMode: MeshMTLSMode?
         if let raw = pod.metadata.malformedAnnotations[mtlsModeAnnotation] {
             findings.append(Finding(
-                rule: modeValue, severity: .deny, field: modePath,
+                rule: modeValue, severity: .deny, field: modePath(),
                 message: "Invalid value: \(raw.typeName): must be a string, one of \"off\", \"permissive\", \"strict\" (quote it in YAML); NSM falls back to the mesh-wide mode \"\(global.rawValue)\""))
         } else if let value = pod.metadata.annotations[mtlsModeAnnotation] {
             if let mode = MeshMTLSMode(rawValue: value.lowercased()) {
                 podMode = mode
                 if value != mode.rawValue {
                     findings.append(Finding(
-                        rule: modeValue, severity: .warn, field: modePath,
+                        rule: modeValue, severity: .warn, field: modePath(),
                         message: "Non-canonical value: \(FieldError.quote(value)): NSM accepts any case, but the canonical form is lowercase \(FieldError.quote(mode.rawValue))"))
                 }
             } else {
                 findings.append(Finding(
-                    rule: modeValue, severity: .deny, field: modePath,
+                    rule: modeValue, severity: .deny, field: modePath(),
                     message: "Unsupported value: \(FieldError.quote(value)): supported values: \"off\", \"permissive\", \"strict\"; NSM would silently fall back to the mesh-wide mode \"\(global.rawValue)\""))
             }
         }
 
         if global == .strict, let podMode, podMode != .strict {
             findings.append(Finding(
-                rule: modeConflict, severity: .deny, field: modePath,
+                rule: modeConflict, severity: .deny, field: modePath(),
                 message: "Forbidden: mtls-mode \(FieldError.quote(podMode.rawValue)) under mesh-wide mode \"strict\": NSM does not allow downgrading a pod below the mesh-wide mode; remove the annotation or set it to \"strict\""))
         }
 
@@ -86,16 +87,15 @@ public enum MeshRules {
             let outerPath = path(outer.path + [.field("annotations")]).key(mtlsModeAnnotation)
             findings.append(Finding(
                 rule: placement, severity: .warn, field: outerPath,
-                message: "Ineffective: NSM reads this annotation on pods only; move it to \(annotationsPath)"))
+                message: "Ineffective: NSM reads this annotation on pods only; move it to \(annotationsPath())"))
         }
 
         let effective = podMode ?? global
         let effectiveSource = podMode == nil ? "mesh-wide mode" : "annotation"
-        let effectivePath = podMode == nil ? path(pod.templatePath + [.field("metadata")]) : modePath
 
         if effective == .off {
             findings.append(Finding(
-                rule: mtlsOff, severity: .warn, field: effectivePath,
+                rule: mtlsOff, severity: .warn, field: podMode == nil ? path(pod.templatePath + [.field("metadata")]) : modePath(),
                 message: "mTLS is off for this pod (\(effectiveSource) \"off\"): its mesh traffic is plaintext, suitable only for development"))
         }
 
@@ -105,10 +105,9 @@ public enum MeshRules {
                     rule: udpPlaintext, severity: .warn, field: path(error.path),
                     message: "Invalid value: \(error.found): must be \(article(error.expected)) \(error.expected); UDP ports here cannot be checked"))
             }
-            let specPath = path(pod.templatePath + [.field("spec")])
             for container in pod.containers {
-                for port in container.ports where port.protocolName.uppercased() == "UDP" {
-                    let portPath = specPath.child(container.list).index(container.index).child("ports").index(port.index)
+                for port in container.ports where isUDP(port.protocolName) {
+                    let portPath = path(pod.templatePath + [.field("spec")]).child(container.list).index(container.index).child("ports").index(port.index)
                     let number = port.containerPort.map { " \($0)" } ?? ""
                     let who = container.name.map { "container \(FieldError.quote($0))" } ?? "this container"
                     findings.append(Finding(
@@ -124,11 +123,19 @@ public enum MeshRules {
                       !value.trimmingCharacters(in: .whitespaces).isEmpty
                 else { continue }
                 findings.append(Finding(
-                    rule: ignoredPorts, severity: .warn, field: annotationsPath.key(key),
+                    rule: ignoredPorts, severity: .warn, field: annotationsPath().key(key),
                     message: "Ports \(FieldError.quote(value)) bypass the sidecar: under strict mTLS their traffic is neither encrypted nor authenticated by the mesh"))
             }
         }
         return findings
+    }
+
+    /// `protocol` names UDP in any case, as `uppercased() == "UDP"` decides: ASCII (every real
+    /// value) by its bytes, anything else by the Unicode case mapping.
+    static func isUDP(_ protocolName: String) -> Bool {
+        let bytes = protocolName.utf8
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return protocolName.uppercased() == "UDP" }
+        return bytes.count == 3 && bytes.elementsEqual("UDP".utf8) { $0 & 0xDF == $1 }
     }
 
     /// Renders view locations as a `FieldPath`.

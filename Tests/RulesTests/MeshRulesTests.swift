@@ -122,6 +122,18 @@ struct MeshRulesTests {
         #expect(findings.allSatisfy { $0.severity == .warn })
     }
 
+    /// `protocol` names UDP in any case (the CLI reads manifests the API server has not
+    /// normalized); the byte comparison agrees with the Unicode case mapping it replaces.
+    @Test(arguments: [("UDP", true), ("udp", true), ("uDp", true), ("TCP", false), ("SCTP", false), ("UDPX", false),
+                      ("UD", false), ("", false), ("U\u{0301}DP", false), ("ÚDP", false), ("UDP\u{0}", false), ("5DP", false)])
+    func udpInAnyCase(name: String, isUDP: Bool) throws {
+        #expect(MeshRules.isUDP(name) == isUDP)
+        #expect(MeshRules.isUDP(name) == (name.uppercased() == "UDP"))
+        let pod = MeshFixture.pod(containers: [MeshFixture.container("app", ports: [MeshFixture.port(53, name)])])
+        let findings = MeshRules.findings(try MeshFixture.object(MeshFixture.kinds[1], pod: pod), settings: settings(.permissive))
+        #expect(findings.contains { $0.rule == "mesh/udp-plaintext" } == isUDP)
+    }
+
     @Test("annotation on the workload's own metadata warns", arguments: MeshFixture.kinds.filter { $0.kind != "Pod" })
     func placementEveryWorkload(kind: MeshFixture.Kind) throws {
         let object = try MeshFixture.object(kind, pod: MeshFixture.pod(), outer: [modeKey: .string("strict")])
