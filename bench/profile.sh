@@ -2,8 +2,8 @@
 # Instruction profiles (valgrind callgrind: counts instructions, so repeatable on a noisy machine)
 # of the two hot paths, release build:
 #   engine: decode + review + encode of bench/webhook's Ingress review and freeing the decoded
-#           request, N times in-process
-#           (and the CA Secret UPDATE with the Secret in use);
+#           request, N times in-process (the Ingress alone, and with the Policy it names present),
+#           then its Deployment review, and the CA Secret UPDATE with the Secret in use;
 #   serve:  the server sampled by perf under wrk load (Deployment reviews, 16 connections).
 # Prints the top functions by inclusive instructions per profile (demangled), and instructions
 # per request. Usage: bench/profile.sh [engine-iterations]
@@ -41,6 +41,14 @@ collect=(--collect-atstart=no '--toggle-collect=$s23mtls_guard_engine_bench10ful
 ENGINE_BENCH_BODY=$out/bodies/ingress.json valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/engine.out" \
   "$bench" profile "$iterations" ingress >/dev/null 2>&1
 top "$out/engine.out" "engine, Ingress review (decode + review + encode + freeing) x $iterations" "$iterations"
+# The same Ingress with the Policy it names in the snapshot (as serve --state examples/good has it).
+ENGINE_BENCH_BODY=$out/bodies/ingress.json valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/engine-resolved.out" \
+  "$bench" profile "$iterations" ingress-resolved >/dev/null 2>&1
+TOP=25 top "$out/engine-resolved.out" "engine, Ingress review, its Policy present (decode + review + encode + freeing) x $iterations" "$iterations"
+# The profile's "ingress" loop reviews whatever ENGINE_BENCH_BODY holds: here the Deployment review.
+ENGINE_BENCH_BODY=$out/bodies/deployment.json valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/deployment.out" \
+  "$bench" profile "$iterations" ingress >/dev/null 2>&1
+TOP=25 top "$out/deployment.out" "engine, Deployment review (decode + review + encode + freeing) x $iterations" "$iterations"
 valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/secret.out" \
   "$bench" profile $((iterations / 10)) secret-update >/dev/null 2>&1
 TOP=25 top "$out/secret.out" "engine, CA Secret UPDATE (Secret in use; decode + review + encode + freeing) x $((iterations / 10))" $((iterations / 10))

@@ -69,21 +69,21 @@ public struct JSONParser {
         func child(_ key: String) -> Role? {
             switch self {
             case .other: return .other
-            case .review: return key == "request" ? .request : .other
-            case .request: return key == "object" || key == "oldObject" ? .reviewedObject : .other
-            case .reviewedObject: return key == "metadata" ? .metadata : key == "spec" ? .objectSpec : .other
-            case .metadata: return key == "managedFields" ? nil : .other
+            case .review: return Self.named(key, "request") ? .request : .other
+            case .request: return Self.named(key, "object") || Self.named(key, "oldObject") ? .reviewedObject : .other
+            case .reviewedObject: return Self.named(key, "metadata") ? .metadata : Self.named(key, "spec") ? .objectSpec : .other
+            case .metadata: return Self.named(key, "managedFields") ? nil : .other
             case .objectSpec:
-                if key == "template" { return .podTemplate }
-                if key == "jobTemplate" { return .jobTemplate }
+                if Self.named(key, "template") { return .podTemplate }
+                if Self.named(key, "jobTemplate") { return .jobTemplate }
                 return Self.isContainerList(key) ? .containers : .other
-            case .podTemplate: return key == "spec" ? .podSpec : .other
-            case .jobTemplate: return key == "spec" ? .jobSpec : .other
-            case .jobSpec: return key == "template" ? .podTemplate : .other
+            case .podTemplate: return Self.named(key, "spec") ? .podSpec : .other
+            case .jobTemplate: return Self.named(key, "spec") ? .jobSpec : .other
+            case .jobSpec: return Self.named(key, "template") ? .podTemplate : .other
             case .podSpec: return Self.isContainerList(key) ? .containers : .other
             case .containers: return .other
             // What `PodTemplateView` reads of a container.
-            case .container: return key == "name" || key == "ports" ? .other : nil
+            case .container: return Self.named(key, "name") || Self.named(key, "ports") ? .other : nil
             }
         }
 
@@ -91,7 +91,14 @@ public struct JSONParser {
         var element: Role { self == .containers ? .container : .other }
 
         private static func isContainerList(_ key: String) -> Bool {
-            key == "containers" || key == "initContainers"
+            named(key, "containers") || named(key, "initContainers")
+        }
+
+        /// `key == name`, deciding most names by their length: two different short strings
+        /// otherwise go to the standard library's slow comparison.
+        @inline(__always)
+        private static func named(_ key: String, _ name: String) -> Bool {
+            JSONObject.sameName(key, name)
         }
     }
 

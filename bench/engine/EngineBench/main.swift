@@ -8,8 +8,9 @@
 //
 // Usage: mtls-guard-engine-bench [iterations]
 //        mtls-guard-engine-bench profile <iterations> ingress|ingress-resolved|secret-update   (one loop, for callgrind)
-// "ingress-resolved": the same review with the Policy bench/webhook's Ingress names in the snapshot
-// (as `serve --state examples/good` has it), so its reference is resolved and judged.
+// "ingress" reviews ENGINE_BENCH_BODY, whatever its kind (bench/profile.sh also runs it on the
+// Deployment review); "ingress-resolved": the same with the Policy bench/webhook's Ingress names in
+// the snapshot (as `serve --state examples/good` has it), so its reference is resolved and judged.
 // ENGINE_BENCH_BODY=<file>: the Ingress AdmissionReview to review (default: the one below).
 import Certificates
 import Foundation
