@@ -24,9 +24,9 @@ public struct AuditJudge: Sendable {
 
     /// - Parameters:
     ///   - ingestedContentFailures: for a Secret of the live view, its content verdict from ingest.
-    ///   - policyVerdict: the current verdict on a Policy, by `namespace/name` (judged earlier in the pass).
+    ///   - policyResult: the audit result of a Policy, by `namespace/name` (judged earlier in the pass).
     public func judge(_ object: KubeObject, ingestedContentFailures: [Finding]? = nil, snapshot: (any ClusterSnapshot)?,
-                      policyVerdict: (ObjectKey) -> AuditedObject? = { _ in nil }) -> AuditedObject {
+                      policyResult: (ObjectKey) -> AuditedObject? = { _ in nil }) -> AuditedObject {
         let subject = AuditSubject(object)
         var findings = RuleEngine.evaluate(ReviewInput(creating: object, namespace: subject.key.namespace),
                                            snapshot: snapshot, settings: settings).findings
@@ -43,7 +43,7 @@ public struct AuditJudge: Sendable {
         } else if kind == ("networking.k8s.io", "Ingress") || kind == ("k8s.nginx.org", "VirtualServer")
                     || kind == ("k8s.nginx.org", "VirtualServerRoute") {
             let policies = ReferenceIndex.policies(of: object)
-            findings += unusablePolicyFindings(object, policies: policies, existing: findings, policyVerdict: policyVerdict)
+            findings += unusablePolicyFindings(object, policies: policies, existing: findings, policyResult: policyResult)
             if let snapshot, settings.checks(object), policies.contains(where: { key in
                 snapshot.policy(namespace: key.namespace, name: key.name).map { PolicyView($0).ingressMTLS != nil } ?? false
             }) {
@@ -62,14 +62,14 @@ public struct AuditJudge: Sendable {
     }
 
     private func unusablePolicyFindings(_ object: KubeObject, policies: [ObjectKey], existing: [Finding],
-                                        policyVerdict: (ObjectKey) -> AuditedObject?) -> [Finding] {
+                                        policyResult: (ObjectKey) -> AuditedObject?) -> [Finding] {
         guard settings.checks(object) else { return [] }
         let isIngress = object.kind == "Ingress"
         let rule: RuleID = isIngress ? "ingress/policy-ref" : "vs/policy-ref"
         let field = isIngress ? FieldPath("metadata", "annotations").key("nginx.org/policies") : FieldPath("spec", "policies")
         var findings: [Finding] = []
         for key in policies {
-            guard let verdict = policyVerdict(key),
+            guard let verdict = policyResult(key),
                   let failure = verdict.findings.first(where: { $0.severity == .deny && Self.secretReferenceRules.contains($0.rule) })
             else { continue }
             let quoted = "\"\(key)\""

@@ -209,12 +209,12 @@ public final class LiveAudit: Sendable {
                 }
             }
             // Looked up first: a closure over `results` would copy all of it on the next change.
-            var policyVerdicts: [ObjectKey: AuditedObject] = [:]
+            var policyResults: [ObjectKey: AuditedObject] = [:]
             if !subject.isSecret, !subject.isPolicy {
-                for key in ReferenceIndex.policies(of: stored.object) { policyVerdicts[key] = results[AuditSubject.policy(key)] }
+                for key in ReferenceIndex.policies(of: stored.object) { policyResults[key] = results[AuditSubject.policy(key)] }
             }
             let verdict = judge.judge(stored.object, ingestedContentFailures: stored.contentFailures, snapshot: view) {
-                policyVerdicts[$0]
+                policyResults[$0]
             }
             results.set(subject, verdict)
         }

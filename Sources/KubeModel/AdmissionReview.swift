@@ -166,7 +166,8 @@ extension AdmissionReview {
     ///
     /// Parses with `JSONParser` and reads the request by hand: this is the webhook's hot path, and
     /// the messages name the offending field the way the API server's own errors do.
-    /// `metadata.managedFields` of the objects is not kept (`JSONParser.Retention.admissionReview`).
+    /// What no rule reads of the objects (`metadata.managedFields`, containers' members other than
+    /// `name` and `ports`) is checked but not kept (`JSONParser.Retention.admissionReview`).
     public static func decodeRequest(from data: Data) throws(AdmissionReviewDecodingError) -> AdmissionRequest {
         let result: Result<AdmissionRequest, AdmissionReviewDecodingError> = data.withUnsafeBytes { raw in
             Result { () throws(AdmissionReviewDecodingError) in try decodeRequest(bytes: raw) }

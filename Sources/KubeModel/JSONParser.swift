@@ -26,7 +26,10 @@ public struct JSONParser {
         /// server's field-manager bookkeeping), and of each container of a pod or pod template
         /// (`spec`, `spec.template.spec`, `spec.jobTemplate.spec.template.spec`; `containers` and
         /// `initContainers`) every member but `name` and `ports` (environment, probes, resources,
-        /// volume mounts). What is dropped is still checked to be valid JSON.
+        /// volume mounts). The paths are matched whatever the object's kind: only Pods and
+        /// workloads have them (the API server prunes unknown fields), and `PodTemplateView` is
+        /// the only reader of containers; a rule that reads more of them must widen this.
+        /// What is dropped is still checked to be valid JSON.
         case admissionReview
     }
 

@@ -165,11 +165,14 @@ public final class InMemorySnapshot: ClusterSnapshot {
 struct OverlaySnapshot: ClusterSnapshot {
     let base: any ClusterSnapshot
     let policyOverride: (key: ObjectKey, object: KubeObject)?
+    /// The overriding Policy's verdict: new content, judged once here, never the base's memory.
+    let policyOverrideVerdict: PolicyVerdict?
     let secretOverride: (key: ObjectKey, object: KubeObject)?
 
     init(base: any ClusterSnapshot, policy: KubeObject? = nil, secret: KubeObject? = nil) {
         self.base = base
         policyOverride = policy.map { (ObjectKey(namespace: $0.metadata.namespace ?? "default", name: $0.name), $0) }
+        policyOverrideVerdict = policy.map(PolicyVerdict.init)
         secretOverride = secret.map { (ObjectKey(namespace: $0.metadata.namespace ?? "default", name: $0.name), $0) }
     }
 
@@ -184,9 +187,8 @@ struct OverlaySnapshot: ClusterSnapshot {
     }
 
     func policyVerdict(namespace: String, name: String) -> PolicyVerdict? {
-        // The overriding Policy is new content: judged here, never answered from the base's memory.
         if let policyOverride, policyOverride.key == ObjectKey(namespace: namespace, name: name) {
-            return PolicyVerdict(policyOverride.object)
+            return policyOverrideVerdict
         }
         return base.policyVerdict(namespace: namespace, name: name)
     }

@@ -109,9 +109,9 @@ import Testing
         evaluation.findings.first { $0.rule == "ingress/policy-ref" && $0.severity == .deny && $0.message.contains("Policy is invalid") }
     }
 
-    /// Each Policy of the state is judged once, when the snapshot is built; its verdict is the one
-    /// `PolicyRules` gives the Policy itself.
-    @Test func inMemorySnapshotJudgesEachPolicyWhenBuilt() throws {
+    /// The verdict the snapshot keeps for each Policy of the state (judged when the snapshot is
+    /// built) is the one `PolicyRules` gives the Policy itself, and reviews use it.
+    @Test func inMemorySnapshotKeepsEachPolicysOwnVerdict() throws {
         let good = try #require(Self.policy("good", verifyClient: "on"))
         let bad = try #require(Self.policy("bad", verifyClient: "sometimes"))
         let snapshot = InMemorySnapshot(objects: [good, bad])

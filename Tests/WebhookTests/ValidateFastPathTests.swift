@@ -236,6 +236,18 @@ import Testing
         #expect(try harness.answer()?.0.status == .ok)
         try harness.send(Self.post(body), body: body)
         #expect(try harness.answer()?.0.status == .ok)
+        // Right after `timeout=10s`, a shorter deadline is its own.
+        try harness.send(Self.post(body, uri: "/validate?timeout=50ms"), body: body.prefix(10), end: false)
+        harness.channel.embeddedEventLoop.advanceTime(by: .milliseconds(60))
+        #expect(try harness.answer()?.0.status == .gatewayTimeout)
+        // (The 504 closes that connection: the rest runs on a new one.)
+    }
+
+    @Test func anotherPathOnAConnectionIsReadForItself() throws {
+        let harness = try Harness()
+        let body = Self.review(uid: "same")
+        try harness.send(Self.post(body), body: body)
+        #expect(try harness.answer()?.0.status == .ok)
 
         try harness.send(Self.post(body, uri: "/validatex?timeout=10s"), body: body)
         #expect(try harness.answer() == nil)

@@ -6,7 +6,8 @@ import Rules
 /// the verdict on its content computed once at ingest, while the private key was still there; for a
 /// Policy, its verdict, so that reviews naming it do not judge it again.
 public struct StoredObject: Sendable {
-    public var object: KubeObject
+    /// Set at ingest only: the verdicts below are computed from it.
+    public internal(set) var object: KubeObject
     public var key: ObjectKey
     public var source: WatchSource
     public var resourceVersion: String?

@@ -182,13 +182,14 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let validateDeadline: Duration?
     }
 
-    /// The last target read. The API server sends the same target (`/validate?timeout=10s`) on
-    /// every request of a connection; parsing it and its duration again was more than half of
-    /// this handler's time per request head (perf, Ingress reviews).
+    /// The last target read, and what it was read as. The API server sends the same target
+    /// (`/validate?timeout=10s`) on every request of a connection; parsing it and its duration
+    /// again was more than half of this handler's time per request head (perf, Ingress reviews).
     private var lastTarget: Target?
 
     private func readTarget(_ uri: String) -> Target {
-        if let lastTarget, lastTarget.uri == uri { return lastTarget }
+        // Bytes, not `==`: canonically equivalent but different targets are read apart.
+        if let lastTarget, lastTarget.uri.utf8.elementsEqual(uri.utf8) { return lastTarget }
         let parsed = URI(uri)
         let target = Target(
             uri: uri,
