@@ -442,6 +442,7 @@ public struct JSONParser {
     }
 
     /// A skipped object's member name and its colon, up to the value.
+    @inline(__always)
     private mutating func skipMemberName() throws(SyntaxError) {
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
@@ -453,6 +454,7 @@ public struct JSONParser {
     }
 
     /// Checks a string (UTF-8, escapes, control characters) without building it.
+    @inline(__always)
     private mutating func skipString() throws(SyntaxError) {
         let start = index + 1
         let (stop, isASCII) = scanPlain(from: start)
