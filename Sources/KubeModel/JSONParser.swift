@@ -26,9 +26,9 @@ public struct JSONParser {
         /// server's field-manager bookkeeping), and of each container of a pod or pod template
         /// (`spec`, `spec.template.spec`, `spec.jobTemplate.spec.template.spec`; `containers` and
         /// `initContainers`) every member but `name` and `ports` (environment, probes, resources,
-        /// volume mounts). The paths are matched whatever the object's kind: only Pods and
-        /// workloads have them (the API server prunes unknown fields), and `PodTemplateView` is
-        /// the only reader of containers; a rule that reads more of them must widen this.
+        /// volume mounts: what `PodTemplateView.readsContainerMember` does not name). The paths
+        /// are matched whatever the object's kind: only Pods and workloads have them (the API
+        /// server prunes unknown fields), and `PodTemplateView` is the only reader of containers.
         /// What is dropped is still checked to be valid JSON.
         case admissionReview
     }
@@ -79,23 +79,18 @@ public struct JSONParser {
             case .objectSpec:
                 if Self.named(key, "template") { return .podTemplate }
                 if Self.named(key, "jobTemplate") { return .jobTemplate }
-                return Self.isContainerList(key) ? .containers : .other
+                return PodTemplateView.isContainerList(key) ? .containers : .other
             case .podTemplate: return Self.named(key, "spec") ? .podSpec : .other
             case .jobTemplate: return Self.named(key, "spec") ? .jobSpec : .other
             case .jobSpec: return Self.named(key, "template") ? .podTemplate : .other
-            case .podSpec: return Self.isContainerList(key) ? .containers : .other
+            case .podSpec: return PodTemplateView.isContainerList(key) ? .containers : .other
             case .containers: return .other
-            // What `PodTemplateView` reads of a container.
-            case .container: return Self.named(key, "name") || Self.named(key, "ports") ? .other : nil
+            case .container: return PodTemplateView.readsContainerMember(key) ? .other : nil
             }
         }
 
         /// The role of an item of an array in this role.
         var element: Role { self == .containers ? .container : .other }
-
-        private static func isContainerList(_ key: String) -> Bool {
-            named(key, "containers") || named(key, "initContainers")
-        }
 
         /// `key == name`, deciding most names by their length: two different short strings
         /// otherwise go to the standard library's slow comparison.

@@ -78,6 +78,20 @@ public struct PodTemplateView: Sendable, Hashable {
         }
     }
 
+    /// Whether `key` is a container list of a pod spec (the lists `readPod` walks).
+    @inline(__always)
+    static func isContainerList(_ key: String) -> Bool {
+        JSONObject.sameName(key, "initContainers") || JSONObject.sameName(key, "containers")
+    }
+
+    /// Whether `key` is a member of a container this view reads (`readContainer`). A webhook
+    /// review keeps nothing else of a container (`JSONParser.Retention.admissionReview`):
+    /// reading another member means naming it here.
+    @inline(__always)
+    static func readsContainerMember(_ key: String) -> Bool {
+        JSONObject.sameName(key, "name") || JSONObject.sameName(key, "ports")
+    }
+
     /// Which group owns each kind with a pod template; a same-named kind of another group (a CRD) is not a workload.
     public static let workloadGroups: [String: Set<String>] = [
         "Pod": [""],
@@ -199,6 +213,7 @@ public struct PodTemplateView: Sendable, Hashable {
             typeErrors.append(TypeError(path: path(), expected: "object", found: item.typeName, area: .spec))
             return
         }
+        // The members read here are those `readsContainerMember` names.
         var container = Container(list: list, index: index, name: item["name"]?.stringValue)
         if let ports = item["ports"], !ports.isNull {
             if let elements = ports.arrayValue {
