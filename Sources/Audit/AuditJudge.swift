@@ -45,7 +45,7 @@ public struct AuditJudge: Sendable {
             let policies = ReferenceIndex.policies(of: object)
             findings += unusablePolicyFindings(object, policies: policies, existing: findings, policyResult: policyResult)
             if let snapshot, settings.checks(object), policies.contains(where: { key in
-                snapshot.policy(namespace: key.namespace, name: key.name).map { PolicyView($0).ingressMTLS != nil } ?? false
+                snapshot.policyVerdict(namespace: key.namespace, name: key.name)?.view.ingressMTLS != nil
             }) {
                 mTLSSecrets = ReferenceIndex.secrets(of: object)
             }

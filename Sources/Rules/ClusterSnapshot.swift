@@ -164,15 +164,13 @@ public final class InMemorySnapshot: ClusterSnapshot {
 /// A snapshot with one object replaced (or added): "what if this UPDATE were applied".
 struct OverlaySnapshot: ClusterSnapshot {
     let base: any ClusterSnapshot
-    let policyOverride: (key: ObjectKey, object: KubeObject)?
-    /// The overriding Policy's verdict: new content, judged once here, never the base's memory.
-    let policyOverrideVerdict: PolicyVerdict?
+    /// The overriding Policy and its verdict: new content, judged once here, never the base's memory.
+    let policyOverride: (key: ObjectKey, object: KubeObject, verdict: PolicyVerdict)?
     let secretOverride: (key: ObjectKey, object: KubeObject)?
 
     init(base: any ClusterSnapshot, policy: KubeObject? = nil, secret: KubeObject? = nil) {
         self.base = base
-        policyOverride = policy.map { (ObjectKey(namespace: $0.metadata.namespace ?? "default", name: $0.name), $0) }
-        policyOverrideVerdict = policy.map(PolicyVerdict.init)
+        policyOverride = policy.map { (ObjectKey(namespace: $0.metadata.namespace ?? "default", name: $0.name), $0, PolicyVerdict($0)) }
         secretOverride = secret.map { (ObjectKey(namespace: $0.metadata.namespace ?? "default", name: $0.name), $0) }
     }
 
@@ -188,7 +186,7 @@ struct OverlaySnapshot: ClusterSnapshot {
 
     func policyVerdict(namespace: String, name: String) -> PolicyVerdict? {
         if let policyOverride, policyOverride.key == ObjectKey(namespace: namespace, name: name) {
-            return policyOverrideVerdict
+            return policyOverride.verdict
         }
         return base.policyVerdict(namespace: namespace, name: name)
     }

@@ -13,8 +13,9 @@ enum Resolution<Target> {
 /// A referenced Policy, read once.
 struct ResolvedPolicy {
     var key: ObjectKey
-    var view: PolicyView
-    var isValid: Bool
+    var verdict: PolicyVerdict
+    var view: PolicyView { verdict.view }
+    var isValid: Bool { verdict.isValid }
 
     /// The Policy's `spec.ingressClassName` when it names a class this controller does not serve: NIC's
     /// `getPolicies` then drops it (`HasCorrectIngressClass`), and referencing it is "missing or invalid".
@@ -46,7 +47,7 @@ struct StateContext {
     func policy(_ key: ObjectKey) -> ResolvedPolicy? {
         guard let verdict = snapshot.policyVerdict(namespace: key.namespace, name: key.name) else { return nil }
         let view = verdict.view
-        return ResolvedPolicy(key: key, view: view, isValid: verdict.isValid,
+        return ResolvedPolicy(key: key, verdict: verdict,
                               foreignClass: view.belongs(to: settings.ingressClasses) ? nil : view.ingressClassName)
     }
 

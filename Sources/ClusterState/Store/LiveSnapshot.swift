@@ -38,9 +38,9 @@ public struct LiveSnapshot: ClusterSnapshot {
         objects[.policies]?[ObjectKey(namespace: namespace, name: name)]?.object
     }
 
+    /// Answers from the verdict computed at ingest (`ObjectIngest` gives every Policy one).
     public func policyVerdict(namespace: String, name: String) -> PolicyVerdict? {
-        guard let stored = objects[.policies]?[ObjectKey(namespace: namespace, name: name)] else { return nil }
-        return stored.policyVerdict ?? PolicyVerdict(stored.object)
+        objects[.policies]?[ObjectKey(namespace: namespace, name: name)]?.policyVerdict
     }
 
     public func secret(namespace: String, name: String) -> KubeObject? {
