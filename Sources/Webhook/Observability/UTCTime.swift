@@ -17,16 +17,19 @@ struct UTCTime {
     let weekday: Int
 
     static func now() -> UTCTime {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
+        let now = clock()
         return UTCTime(secondsSince1970: Int(now.tv_sec), millisecond: Int(now.tv_nsec / 1_000_000))
     }
 
     /// The current second since 1970, without the calendar fields.
     static func currentSecond() -> Int {
+        Int(clock().tv_sec)
+    }
+
+    private static func clock() -> timespec {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        return Int(now.tv_sec)
+        return now
     }
 
     init(secondsSince1970: Int, millisecond: Int = 0) {
