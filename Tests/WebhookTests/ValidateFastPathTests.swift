@@ -48,6 +48,22 @@ import Testing
             if end { try channel.writeInbound(HTTPServerRequestPart.end(nil)) }
         }
 
+        /// Sends a review to `uri` whose body stops after 10 bytes and lets 60 ms pass: the status
+        /// answered by then, if any.
+        func statusAfterStalledBody(uri: String) throws -> HTTPResponseStatus? {
+            let body = ValidateFastPathTests.review(uid: "slow")
+            try send(ValidateFastPathTests.post(body, uri: uri), body: body.prefix(10), end: false)
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(60))
+            return try answer()?.0.status
+        }
+
+        /// Hummingbird's answer (head and end) to the oldest request it holds, read off the channel.
+        func answerAsHummingbird(_ status: HTTPResponseStatus) throws {
+            try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status)))
+            try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+            while try channel.readOutbound(as: HTTPServerResponsePart.self) != nil {}
+        }
+
         /// The answer the handler wrote itself, if any: head and body.
         func answer() throws -> (HTTPResponseHead, [String: Any])? {
             guard case .head(let head)? = try channel.readOutbound(as: HTTPServerResponsePart.self) else { return nil }
@@ -159,11 +175,7 @@ import Testing
         #expect(harness.recorder.parts.count == 5)
         #expect(try harness.answer() == nil)
         // Hummingbird answers both.
-        for _ in 0..<2 {
-            try harness.channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok)))
-            try harness.channel.writeOutbound(HTTPServerResponsePart.end(nil))
-        }
-        while try harness.channel.readOutbound(as: HTTPServerResponsePart.self) != nil {}
+        for _ in 0..<2 { try harness.answerAsHummingbird(.ok) }
         try harness.send(Self.post(body), body: body)
         #expect(((try harness.answer())?.1["response"] as? [String: Any])?["uid"] as? String == "behind")
         #expect(harness.recorder.parts.count == 5)
@@ -220,11 +232,8 @@ import Testing
     @Test(arguments: ["/validate?timeout=5%30ms", "https://webhook.example:8443/validate?timeout=50ms"])
     func requestTargetIsReadAsHummingbirdReadsIt(uri: String) throws {
         let harness = try Harness()
-        let body = Self.review(uid: "slow")
-        try harness.send(Self.post(body, uri: uri), body: body.prefix(10), end: false)
+        #expect(try harness.statusAfterStalledBody(uri: uri) == .gatewayTimeout)
         #expect(harness.recorder.parts.isEmpty)
-        harness.channel.embeddedEventLoop.advanceTime(by: .milliseconds(60))
-        #expect(try harness.answer()?.0.status == .gatewayTimeout)
     }
 
     /// The last target read is remembered per connection (the API server repeats it): a request
@@ -237,9 +246,7 @@ import Testing
         try harness.send(Self.post(body), body: body)
         #expect(try harness.answer()?.0.status == .ok)
         // Right after `timeout=10s`, a shorter deadline is its own.
-        try harness.send(Self.post(body, uri: "/validate?timeout=50ms"), body: body.prefix(10), end: false)
-        harness.channel.embeddedEventLoop.advanceTime(by: .milliseconds(60))
-        #expect(try harness.answer()?.0.status == .gatewayTimeout)
+        #expect(try harness.statusAfterStalledBody(uri: "/validate?timeout=50ms") == .gatewayTimeout)
         // (The 504 closes that connection: the rest runs on a new one.)
     }
 
@@ -252,14 +259,10 @@ import Testing
         try harness.send(Self.post(body, uri: "/validatex?timeout=10s"), body: body)
         #expect(try harness.answer() == nil)
         #expect(harness.recorder.parts.count == 3)
-        try harness.channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .notFound)))
-        try harness.channel.writeOutbound(HTTPServerResponsePart.end(nil))
-        while try harness.channel.readOutbound(as: HTTPServerResponsePart.self) != nil {}
+        try harness.answerAsHummingbird(.notFound)
 
         // Back to `/validate`, with a shorter deadline than the first request's.
-        try harness.send(Self.post(body, uri: "/validate?timeout=50ms"), body: body.prefix(10), end: false)
-        harness.channel.embeddedEventLoop.advanceTime(by: .milliseconds(60))
-        #expect(try harness.answer()?.0.status == .gatewayTimeout)
+        #expect(try harness.statusAfterStalledBody(uri: "/validate?timeout=50ms") == .gatewayTimeout)
         #expect(harness.recorder.parts.count == 3)
     }
 
