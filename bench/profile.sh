@@ -38,20 +38,17 @@ objcopy --strip-debug "$bin" "$out/mtls-guard" && bin=$out/mtls-guard
 # Only the loop's `fullReview` is counted: decode, review, encode and freeing the decoded request
 # (freeing is about a tenth of it); no set-up, no key generation.
 collect=(--collect-atstart=no '--toggle-collect=$s23mtls_guard_engine_bench10fullReview*')
-ENGINE_BENCH_BODY=$out/bodies/ingress.json valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/engine.out" \
-  "$bench" profile "$iterations" ingress >/dev/null 2>&1
-top "$out/engine.out" "engine, Ingress review (decode + review + encode + freeing) x $iterations" "$iterations"
+engine() { # name body kind count label [top]: one callgrind profile of the bench's review loop
+  ENGINE_BENCH_BODY=$out/bodies/$2.json valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/$1.out" \
+    "$bench" profile "$4" "$3" >/dev/null 2>&1
+  TOP=${6:-25} top "$out/$1.out" "engine, $5 (decode + review + encode + freeing) x $4" "$4"
+}
+engine engine ingress ingress "$iterations" "Ingress review" "${TOP:-40}"
 # The same Ingress with the Policy it names in the snapshot (as serve --state examples/good has it).
-ENGINE_BENCH_BODY=$out/bodies/ingress.json valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/engine-resolved.out" \
-  "$bench" profile "$iterations" ingress-resolved >/dev/null 2>&1
-TOP=25 top "$out/engine-resolved.out" "engine, Ingress review, its Policy present (decode + review + encode + freeing) x $iterations" "$iterations"
+engine engine-resolved ingress ingress-resolved "$iterations" "Ingress review, its Policy present"
 # The profile's "ingress" loop reviews whatever ENGINE_BENCH_BODY holds: here the Deployment review.
-ENGINE_BENCH_BODY=$out/bodies/deployment.json valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/deployment.out" \
-  "$bench" profile "$iterations" ingress >/dev/null 2>&1
-TOP=25 top "$out/deployment.out" "engine, Deployment review (decode + review + encode + freeing) x $iterations" "$iterations"
-valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/secret.out" \
-  "$bench" profile $((iterations / 10)) secret-update >/dev/null 2>&1
-TOP=25 top "$out/secret.out" "engine, CA Secret UPDATE (Secret in use; decode + review + encode + freeing) x $((iterations / 10))" $((iterations / 10))
+engine deployment deployment ingress "$iterations" "Deployment review"
+engine secret ingress secret-update $((iterations / 10)) "CA Secret UPDATE (Secret in use)"
 
 # serve: valgrind 3.19 crashes in libdispatch's thread start-up, so the server is sampled with
 # perf (cycles, call graphs) while wrk sends Deployment reviews on 16 keep-alive connections.
