@@ -52,3 +52,15 @@ reset_peak_rss() {
   echo "start-up peak RSS: $(peak_rss "$1"); idle after release of start-up pages: $(rss_mb "$1") MB"
   echo 5 >"/proc/$1/clear_refs"
 }
+
+# bench_state DIR: the cluster view the benchmarks give `serve --state`: examples/good with the
+# Secrets its objects name, made now by examples/generate-secrets.sh, in DIR/good (printed). The
+# Secrets are git-ignored and exist in the repository only after `make demo`: without them every
+# bench Ingress review would carry a missing-Secret warning, and a fresh clone would measure
+# another review than a machine that ran the demo.
+bench_state() {
+  mkdir -p "$1/good" "$1/broken"
+  cp examples/good/*.yaml "$1/good/"
+  bash examples/generate-secrets.sh "$1" >/dev/null
+  echo "$1/good"
+}

@@ -2,7 +2,8 @@
 # Instruction profiles (valgrind callgrind: counts instructions, so repeatable on a noisy machine)
 # of the two hot paths, release build:
 #   engine: decode + review + encode of bench/webhook's Ingress review and freeing the decoded
-#           request, N times in-process (the Ingress alone, and with the Policy it names present),
+#           request, N times in-process (the Ingress against a generated view, and against the view
+#           bench/webhook gives serve, examples/good with its Secrets),
 #           then its Deployment review, and the CA Secret UPDATE with the Secret in use;
 #   serve:  the server sampled by perf under wrk load (Deployment reviews, 16 connections).
 # Prints the top functions by inclusive instructions per profile (demangled), and instructions
@@ -20,7 +21,9 @@ bench=${ENGINE_BENCH_BIN:-.build/release/mtls-guard-engine-bench}
 bin=${MTLS_GUARD_BIN:-.build/release/mtls-guard}
 out=${PROFILE_DIR:-$(mktemp -d)}
 mkdir -p "$out"
+source bench/lib.sh
 python3 bench/webhook/make_bodies.py "$out/bodies" >/dev/null
+state=$(bench_state "$out/examples")
 
 top() { # callgrind.out label count
   local total
@@ -39,13 +42,13 @@ objcopy --strip-debug "$bin" "$out/mtls-guard" && bin=$out/mtls-guard
 # (freeing is about a tenth of it); no set-up, no key generation.
 collect=(--collect-atstart=no '--toggle-collect=$s23mtls_guard_engine_bench10fullReview*')
 engine() { # name body kind count label [top]: one callgrind profile of the bench's review loop
-  ENGINE_BENCH_BODY=$out/bodies/$2.json valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/$1.out" \
+  ENGINE_BENCH_BODY=$out/bodies/$2.json ENGINE_BENCH_STATE=$state valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/$1.out" \
     "$bench" profile "$4" "$3" >/dev/null 2>&1
   TOP=${6:-25} top "$out/$1.out" "engine, $5 (decode + review + encode + freeing) x $4" "$4"
 }
 engine engine ingress ingress "$iterations" "Ingress review" "${TOP:-40}"
-# The same Ingress with the Policy it names in the snapshot (as serve --state examples/good has it).
-engine engine-resolved ingress ingress-resolved "$iterations" "Ingress review, its Policy present"
+# The same Ingress against the view bench/webhook's serve has (its Policy, Secrets and Services present).
+engine engine-served ingress ingress-served "$iterations" "Ingress review, serve's view"
 # The profile's "ingress" loop reviews whatever ENGINE_BENCH_BODY holds: here the Deployment review.
 engine deployment deployment ingress "$iterations" "Deployment review"
 engine secret ingress secret-update $((iterations / 10)) "CA Secret UPDATE (Secret in use)"
@@ -53,10 +56,10 @@ engine secret ingress secret-update $((iterations / 10)) "CA Secret UPDATE (Secr
 # serve: valgrind 3.19 crashes in libdispatch's thread start-up, so the server is sampled with
 # perf (cycles, call graphs) while wrk sends Deployment reviews on 16 keep-alive connections.
 port=18463
-"$bin" serve --host 127.0.0.1 --port $port --metrics-port 0 --certs-dir "$out/certs" --state examples/good \
+"$bin" serve --host 127.0.0.1 --port $port --metrics-port 0 --certs-dir "$out/certs" --state "$state" \
   --shutdown-delay 0 --log-level warning >"$out/serve.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
+track $pid
 until curl -skf -o /dev/null https://127.0.0.1:$port/healthz; do sleep 0.1; done
 if command -v perf >/dev/null && perf record -o "$out/perf-probe.data" -p $pid -- sleep 0.1 >/dev/null 2>&1; then
   perf record -F 999 -g -o "$out/serve.perf" -p $pid -- sleep "${SERVE_SECONDS:-8}" >/dev/null 2>&1 &

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Engine benchmarks (release build):
 #  1. reviews/s of bench/webhook's 3 KB Ingress AdmissionReview against snapshots of 300 and 30,000
-#     objects (10,000 each of Policies, Secrets, Ingresses); reference: Python's orjson.loads of the
+#     objects (10,000 each of Policies, Secrets, Ingresses), and against the view bench/webhook
+#     gives serve (examples/good with its Secrets); reference: Python's orjson.loads of the
 #     same file (a C-accelerated parser), in the same run; three runs, ratio of each, spread, and
 #     the ratio of each side's best run;
 #  2. `mtls-guard validate` over 5,000 generated manifests: wall time and peak RSS, against
@@ -18,14 +19,16 @@ swift build -c release --product mtls-guard-engine-bench >/dev/null
 bench=${ENGINE_BENCH_BIN:-.build/release/mtls-guard-engine-bench}
 
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+work_dir=$out
+source bench/lib.sh
 python3 bench/webhook/make_bodies.py "$out/bodies" >/dev/null
+state=$(bench_state "$out/examples")
 body=$out/bodies/ingress.json
 
 ratios=()
 for run in $(seq 1 "$runs"); do
   echo "== run $run of $runs"
-  ENGINE_BENCH_BODY=$body "$bench" "$iterations" | tee "$out/engine-$run.txt"
+  ENGINE_BENCH_BODY=$body ENGINE_BENCH_STATE=$state "$bench" "$iterations" | tee "$out/engine-$run.txt"
   python3 - "$body" "$iterations" <<'PY' | tee "$out/orjson-$run.txt"
 import json, sys, time
 import orjson

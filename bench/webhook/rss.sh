@@ -22,9 +22,10 @@ out=$(mktemp -d)
 work_dir=$out
 source bench/lib.sh
 python3 bench/webhook/make_bodies.py "$out/bodies" >/dev/null
+state=$(bench_state "$out/examples")
 if (exec 3<>/dev/tcp/127.0.0.1/18453) 2>/dev/null; then echo "error: port 18453 is in use" >&2; exit 1; fi
 "$bin" serve --host 127.0.0.1 --port 18453 --metrics-port 19093 --certs-dir "$out/certs" \
-  --state examples/good --shutdown-delay 0 --log-level warning >"$out/server.log" 2>&1 &
+  --state "$state" --shutdown-delay 0 --log-level warning >"$out/server.log" 2>&1 &
 pid=$!
 track "$pid"
 wait_ready http://127.0.0.1:19093/readyz "$pid" "$out/server.log" 30

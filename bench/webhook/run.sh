@@ -19,6 +19,7 @@ out=$(mktemp -d)
 work_dir=$out
 source bench/lib.sh
 python3 bench/webhook/make_bodies.py "$out/bodies" >/dev/null
+state=$(bench_state "$out/examples")
 
 for port in 18443 18444 19090; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo "error: port $port is in use (a server left running?)" >&2; exit 1; fi
@@ -26,7 +27,7 @@ done
 
 # Server (start to ready is measured by bench/startup/run.py: this curl loop would count curl's own start).
 "$bin" serve --host 127.0.0.1 --port 18443 --metrics-port 19090 --certs-dir "$out/certs" \
-  --state examples/good --shutdown-delay 0 --log-level warning >"$out/server.log" 2>&1 &
+  --state "$state" --shutdown-delay 0 --log-level warning >"$out/server.log" 2>&1 &
 pid=$!
 track "$pid"
 wait_ready http://127.0.0.1:19090/readyz "$pid" "$out/server.log" 30

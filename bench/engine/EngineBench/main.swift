@@ -7,11 +7,13 @@
 // certificate parsing.
 //
 // Usage: mtls-guard-engine-bench [iterations]
-//        mtls-guard-engine-bench profile <iterations> ingress|ingress-resolved|secret-update   (one loop, for callgrind)
+//        mtls-guard-engine-bench profile <iterations> ingress|ingress-served|secret-update   (one loop, for callgrind)
 // "ingress" reviews ENGINE_BENCH_BODY, whatever its kind (bench/profile.sh also runs it on the
-// Deployment review); "ingress-resolved": the same with the Policy bench/webhook's Ingress names in
-// the snapshot (as `serve --state examples/good` has it), so its reference is resolved and judged.
+// Deployment review); "ingress-served": the same against the manifests in ENGINE_BENCH_STATE as
+// the snapshot, the cluster view `serve --state` has in bench/webhook (its Policy, Secrets and
+// Services present), so the review judged is the one bench/webhook times.
 // ENGINE_BENCH_BODY=<file>: the Ingress AdmissionReview to review (default: the one below).
+// ENGINE_BENCH_STATE=<dir>: manifests for that view (bench/lib.sh's `bench_state` writes them).
 import Certificates
 import Foundation
 import KubeModel
@@ -37,10 +39,11 @@ func snapshotObjects(count: Int) -> [KubeObject] {
     return objects
 }
 
-/// The Policy bench/webhook's Ingress review names (`cafe/ingress-mtls-policy`), as in examples/good.
-func referencedPolicy() -> [KubeObject] {
-    [object(#"{"apiVersion":"k8s.nginx.org/v1","kind":"Policy","metadata":{"name":"ingress-mtls-policy","namespace":"cafe"},"spec":{"ingressMTLS":{"clientCertSecret":"ingress-mtls-secret","verifyClient":"on","verifyDepth":1}}}"#)]
-        .compactMap { $0 }
+/// The cluster view bench/webhook's `serve --state` has: the manifests in ENGINE_BENCH_STATE.
+func servedState() -> InMemorySnapshot? {
+    guard let directory = ProcessInfo.processInfo.environment["ENGINE_BENCH_STATE"],
+          let loaded = try? ManifestLoader.load(paths: [directory]) else { return nil }
+    return InMemorySnapshot(objects: loaded.map(\.object))
 }
 
 let inlineReviewBody = Data(#"""
@@ -73,8 +76,16 @@ func fullReview(_ body: Data, snapshot: any ClusterSnapshot) {
     _ = AdmissionWire.responseBody(outcome.response)
 }
 
-if profiling, let kind = arguments.dropFirst().first, kind == "ingress" || kind == "ingress-resolved" {
-    let snapshot = InMemorySnapshot(objects: snapshotObjects(count: 100) + (kind == "ingress-resolved" ? referencedPolicy() : []))
+if profiling, let kind = arguments.dropFirst().first, kind == "ingress" || kind == "ingress-served" {
+    let snapshot: InMemorySnapshot
+    if kind == "ingress" {
+        snapshot = InMemorySnapshot(objects: snapshotObjects(count: 100))
+    } else if let served = servedState() {
+        snapshot = served
+    } else {
+        print("error: ingress-served needs ENGINE_BENCH_STATE, a directory of manifests")
+        exit(1)
+    }
     for _ in 0..<iterations { fullReview(reviewBody, snapshot: snapshot) }
     exit(0)
 }
@@ -106,12 +117,11 @@ if !profiling {
             _ = measure("  decode only", iterations: iterations) { _ = try? AdmissionReview.decodeRequest(from: reviewBody) }
             _ = measure("  review only (AdmissionReviewer)", iterations: iterations) { _ = reviewer.review(request, snapshot: snapshot) }
             _ = measure("  encode only", iterations: iterations) { _ = AdmissionWire.responseBody(outcome.response) }
-            let resolved = InMemorySnapshot(objects: snapshotObjects(count: size) + referencedPolicy())
-            // (The default inline body's Policies are in the snapshot already: then both lines
-            // measure the same review.)
-            print("  with bench/webhook's Policy added, findings: \(reviewer.review(request, snapshot: resolved).evaluation.findings.map(\.rule.rawValue))")
-            _ = measure("  decode + review + encode, its Policy present", iterations: iterations) {
-                fullReview(reviewBody, snapshot: resolved)
+            if let served = servedState() {
+                print("  against serve's view in bench/webhook (ENGINE_BENCH_STATE), findings: \(reviewer.review(request, snapshot: served).evaluation.findings.map(\.rule.rawValue))")
+                _ = measure("  decode + review + encode, serve's view", iterations: iterations) {
+                    fullReview(reviewBody, snapshot: served)
+                }
             }
         }
     }
