@@ -1,11 +1,14 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypesHTTP1
 
 /// Hummingbird's HTTP/1 channel with the webhook's connection policy added: `ConnectionWatch` first
 /// in the pipeline (slots, header-read and keep-alive idle timeouts), `HTTP1Semantics` between NIO's HTTP/1 codec and
-/// Hummingbird's, and on the webhook port `ValidateFastPath` after it. Both listeners use it, so the metrics and probe port is protected the same way.
+/// Hummingbird's, and on the webhook port `ValidateWire` ahead of NIO's codec (the API server's
+/// reviews, read from the bytes) and `ValidateFastPath` after `HTTP1Semantics` (reviews the codec
+/// read: a connection `ValidateWire` handed on). Both listeners use it, so the metrics and probe port is protected the same way.
 public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     public typealias Value = HTTP1Channel.Value
 
@@ -45,6 +48,10 @@ public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             try operations.addHandler(semantics, position: .before(codec))
             if let reviews {
                 try operations.addHandler(ValidateFastPath(responder: reviews, semantics: semantics), position: .before(codec))
+                // Right after TLS (`ConnectionWatch` is ahead of it), ahead of NIO's HTTP/1 encoder and
+                // decoder: it reads the decrypted bytes and writes its answers as bytes.
+                let encoder = try operations.handler(type: HTTPResponseEncoder.self)
+                try operations.addHandler(ValidateWire(responder: reviews, watch: watch, isDraining: isDraining), position: .before(encoder))
             }
             return value
         }

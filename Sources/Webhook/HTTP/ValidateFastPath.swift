@@ -157,8 +157,7 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// the head shows anything but a small JSON review of known length, or the budget is full.
     private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> Collecting? {
         guard head.method == .POST else { return nil }
-        let target = readTarget(head.uri)
-        guard let deadline = target.validateDeadline,
+        guard let deadline = targets.deadline(of: head.uri),
               WebhookResponder.isJSON(head.headers.first(name: "content-type")),
               !head.headers.contains(name: "transfer-encoding"),
               let length = head.headers.first(name: "content-length").flatMap({ Int($0) }),
@@ -175,29 +174,8 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                           loopDeadline: context.eventLoop.now + TimeAmount(deadline))
     }
 
-    /// A request target as this handler reads it: `/validate` (read as Hummingbird's path reads
-    /// it) with its deadline from the API server's `timeout` parameter, or `nil` for any other.
-    private struct Target {
-        let uri: String
-        let validateDeadline: Duration?
-    }
-
-    /// The last target read, and what it was read as. The API server sends the same target
-    /// (`/validate?timeout=10s`) on every request of a connection; parsing it and its duration
-    /// again was more than half of this handler's time per request head (perf, Ingress reviews).
-    private var lastTarget: Target?
-
-    private func readTarget(_ uri: String) -> Target {
-        // Bytes, not `==`: canonically equivalent but different targets are read apart.
-        if let lastTarget, lastTarget.uri.utf8.elementsEqual(uri.utf8) { return lastTarget }
-        let parsed = URI(uri)
-        let target = Target(
-            uri: uri,
-            validateDeadline: parsed.path == "/validate"
-                ? WebhookResponder.requestTimeout(parsed.queryParameters["timeout"].map(String.init)) : nil)
-        lastTarget = target
-        return target
-    }
+    /// The `/validate` targets this connection sent, read once each.
+    private var targets = ValidateTargets()
 
     func channelReadComplete(context: ChannelHandlerContext) {
         armDeadline(context: context)
