@@ -29,6 +29,11 @@ public enum IngressRules {
     /// ingress/policies-annotation, ingress/ssl-services, ingress/grpc-services, ingress/mergeable-type, and the
     /// annotations of ingress-nginx that need no state.
     public static func findings(_ ingress: IngressView) -> [Finding] {
+        findings(ingress, policies: PolicyAnnotation.Lists(ingress.annotations))
+    }
+
+    /// The same, with the policies annotations already parsed (`RuleEngine` parses them once per review).
+    static func findings(_ ingress: IngressView, policies: PolicyAnnotation.Lists) -> [Finding] {
         var findings: [Finding] = []
         let meta = ingress.metadata
         func deny(_ rule: RuleID, _ field: FieldPath, _ message: String) {
@@ -43,14 +48,12 @@ public enum IngressRules {
             }
         }
 
-        for key in PolicyAnnotation.keys {
-            guard let value = meta.annotations[key] else { continue }
+        for (key, value, items) in policies.entries {
             if PolicyAnnotation.trimmed(Substring(value)).isEmpty {
                 deny("ingress/policies-annotation", annotationPath(key),
                      FieldError.required("list Policies as name or namespace/name, separated by commas, or remove the annotation"))
                 continue
             }
-            let items = PolicyAnnotation.parse(value)
             if items.count > PolicyAnnotation.maximumItems {
                 deny("ingress/policies-annotation", annotationPath(key), FieldError.invalid(value,
                      "\(items.count) items listed; at most \(PolicyAnnotation.maximumItems) Policies may be referenced"))
@@ -91,6 +94,13 @@ public enum IngressRules {
         if ingress.annotations[mergeableTypeKey] == "master" {
             return "Forbidden: a mergeable master has no backends and NIC removes \(key) from it: put the annotation on the minions whose paths route to these Services"
         }
+        // Every item a backend's Service, as nearly always: for a few items and backends, a scan
+        // answers without the sets and lists the explanation needs.
+        let items = PolicyAnnotation.commaSeparated(value)
+        let backendCount = ingress.rules.reduce(ingress.defaultBackend == nil ? 0 : 1) { $0 + $1.paths.count }
+        if items.count * backendCount <= scannedPairs, items.allSatisfy({ isBackendService(String($0), of: ingress) }) {
+            return nil
+        }
         let backendNames = ingress.backendServiceNames
         let backendSet = Set(backendNames)
         var unknownItems = DistinctList<String>()
@@ -107,6 +117,11 @@ public enum IngressRules {
         let listed = boundedList(unknown.map { FieldError.quote(String($0.prefix(64))) })
         return "Invalid value: not a backend Service of this Ingress: \(listed) (\(known)); NIC rejects the whole Ingress"
             + (hints.isEmpty ? "" : ": " + hints.joined(separator: "; "))
+    }
+
+    private static func isBackendService(_ name: String, of ingress: IngressView) -> Bool {
+        if ingress.defaultBackend?.serviceName == name { return true }
+        return ingress.rules.contains { rule in rule.paths.contains { $0.backend.serviceName == name } }
     }
 
     static func mergeableFindings(_ type: String, ingress: IngressView) -> [Finding] {
@@ -147,15 +162,22 @@ public enum IngressRules {
 
     /// Every section 4 reference finding for `ingress`.
     public static func referenceFindings(_ ingress: IngressView, snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
+        referenceFindings(ingress, policies: PolicyAnnotation.Lists(ingress.annotations), snapshot: snapshot, settings: settings)
+    }
+
+    /// The same, with the policies annotations already parsed. Paths and quoted names are rendered
+    /// only for a finding: most reviews have none.
+    static func referenceFindings(_ ingress: IngressView, policies: PolicyAnnotation.Lists,
+                                  snapshot: any ClusterSnapshot, settings: Settings) -> [Finding] {
         let context = StateContext(snapshot: snapshot, settings: settings)
         var findings: [Finding] = []
         var ingressMTLS: [ResolvedPolicy] = []
         var egressMTLS: [(annotation: String, policy: ResolvedPolicy)] = []
-        var policiesPath = annotationPath(PolicyAnnotation.keys[0])
+        var policiesAnnotation = PolicyAnnotation.keys[0]
         var referencesIngressMTLS: Bool? = false
 
-        for (annotation, key) in PolicyAnnotation.references(in: ingress.annotations, namespace: ingress.namespace) {
-            let path = annotationPath(annotation)
+        for (annotation, key) in PolicyAnnotation.references(in: policies, namespace: ingress.namespace) {
+            var path: FieldPath { annotationPath(annotation) }
             guard let policy = context.policy(key) else {
                 findings.append(Finding(rule: "ingress/policy-ref", severity: context.missingSeverity, field: path,
                     message: StateContext.missingMessage(kind: "Policy", key: key,
@@ -179,13 +201,14 @@ public enum IngressRules {
                     message: FieldError.invalid(key.description, reason)))
                 continue
             }
-            if policy.isIngressMTLS { ingressMTLS.append(policy); policiesPath = path }
+            if policy.isIngressMTLS { ingressMTLS.append(policy); policiesAnnotation = annotation }
             if policy.isEgressMTLS { egressMTLS.append((annotation, policy)) }
         }
 
         let mergeableType = ingress.annotations[mergeableTypeKey]
+        var policiesPath: FieldPath { annotationPath(policiesAnnotation) }
         if let first = ingressMTLS.first {
-            let name = FieldError.quote(first.key.description)
+            var name: String { FieldError.quote(first.key.description) }
             if mergeableType == "minion" {
                 findings.append(Finding(rule: "ingress-mtls/minion", severity: .deny, field: policiesPath,
                     message: FieldError.invalid(first.key.description, "a mergeable minion cannot use an ingressMTLS Policy (NIC serves 500 for its paths): reference it from the master")))
@@ -213,7 +236,7 @@ public enum IngressRules {
             }
         }
 
-        if let referencesIngressMTLS, PolicyAnnotation.isPresent(in: ingress.annotations),
+        if let referencesIngressMTLS, policies.isPresent,
            ForeignAnnotationRules.hasIngressNginxAnnotation(ingress.annotations) {
             findings += ForeignAnnotationRules.clientAuthFindings(ingress, referencesIngressMTLS: referencesIngressMTLS)
         }
@@ -254,34 +277,37 @@ public enum IngressRules {
     /// As NIC's `addSSLConfig`: a rule host is covered by a `spec.tls` entry that lists it by exact string
     /// (no wildcard matching; an entry without hosts covers nothing), and of several such entries the last
     /// one's `secretName` is used. `tls` present but empty counts as absent (the API server drops it).
-    static func tlsFindings(_ ingress: IngressView, policyName: String, context: StateContext) -> [Finding] {
+    static func tlsFindings(_ ingress: IngressView, policyName: @autoclosure () -> String, context: StateContext) -> [Finding] {
         guard !ingress.tls.isEmpty else {
             return [Finding(rule: "ingress-mtls/tls-required", severity: .deny, field: FieldPath("spec", "tls"),
-                message: FieldError.required("ingressMTLS Policy \(policyName) needs TLS: add spec.tls with the hosts of this Ingress (NIC serves 500 for all of them otherwise)"))]
+                message: FieldError.required("ingressMTLS Policy \(policyName()) needs TLS: add spec.tls with the hosts of this Ingress (NIC serves 500 for all of them otherwise)"))]
         }
         var findings: [Finding] = []
-        // One pass over spec.tls: the last entry naming each host (NIC's `addSSLConfig` lets a later
-        // entry win), so checking the rule hosts is linear, not rules x TLS hosts.
-        let coverage = TLSCoverage(ingress.tls)
-        var usedEntries = Set<Int>()
+        // The last entry naming each host (NIC's `addSSLConfig` lets a later entry win). A scan for
+        // the few hosts of most Ingresses; past `scannedPairs` rule x TLS host pairs, one pass over
+        // spec.tls into a dictionary, so checking the rule hosts stays linear.
+        let tlsHosts = ingress.tls.reduce(0) { $0 + $1.hosts.count }
+        let indexed = ingress.rules.count * tlsHosts > Self.scannedPairs ? TLSCoverage(ingress.tls) : nil
+        var used = [Bool](repeating: false, count: ingress.tls.count)
         for (index, rule) in ingress.rules.enumerated() {
             guard let host = rule.host, !host.isEmpty else { continue }
-            guard let entry = coverage.lastEntry[host] else {
+            let entry = indexed.map { $0.lastEntry[host] } ?? ingress.tls.lastIndex { $0.hosts.contains(host) }
+            guard let entry else {
                 findings.append(Finding(rule: "ingress-mtls/host-without-tls", severity: .deny,
                     field: FieldPath("spec", "rules").index(index).child("host"),
-                    message: hostWithoutTLSMessage(host, coverage: coverage)))
+                    message: hostWithoutTLSMessage(host, coverage: indexed ?? TLSCoverage(ingress.tls))))
                 continue
             }
-            usedEntries.insert(entry)
+            used[entry] = true
         }
-        for index in usedEntries.sorted() {
-            let path = FieldPath("spec", "tls").index(index).child("secretName")
+        for index in ingress.tls.indices where used[index] {
+            var path: FieldPath { FieldPath("spec", "tls").index(index).child("secretName") }
             switch PolicyRules.unsetIfEmpty(ingress.tls[index].secretName) {
             case .absent:
                 // NIC's `addSSLConfig` serves these hosts with the -wildcard-tls-secret certificate, when it has one.
                 if !context.settings.nicWildcardTLS {
                     findings.append(Finding(rule: "ingress-mtls/tls-secret", severity: .deny, field: path,
-                        message: FieldError.required("name the kubernetes.io/tls Secret for the hosts protected by ingressMTLS Policy \(policyName) (NIC rejects their TLS handshakes otherwise); if NIC runs with -wildcard-tls-secret, run mtls-guard with --nic-wildcard-tls")))
+                        message: FieldError.required("name the kubernetes.io/tls Secret for the hosts protected by ingressMTLS Policy \(policyName()) (NIC rejects their TLS handshakes otherwise); if NIC runs with -wildcard-tls-secret, run mtls-guard with --nic-wildcard-tls")))
                 }
             case .wrongType(let raw):
                 findings.append(Finding(rule: "ingress-mtls/tls-secret", severity: .deny, field: path,
@@ -293,6 +319,9 @@ public enum IngressRules {
         }
         return findings
     }
+
+    /// Up to this many rule x TLS host pairs, `tlsFindings` scans `spec.tls` instead of indexing it.
+    static let scannedPairs = 256
 
     /// What `spec.tls` covers, read once: the last entry naming each host, and what explains a miss.
     struct TLSCoverage {

@@ -59,6 +59,20 @@ enum PolicyAnnotation {
         keys.contains { annotations[$0] != nil }
     }
 
+    /// The policies annotations of one object, each parsed once: an Ingress review reads them for
+    /// the annotation rules, the reference rules and the ingress-nginx client-auth rule.
+    struct Lists {
+        /// Each annotation set (in `keys` order), with its value and items.
+        let entries: [(key: String, value: String, items: [Item])]
+
+        init(_ annotations: [String: String]) {
+            entries = keys.compactMap { key in annotations[key].map { (key, $0, PolicyAnnotation.parse($0)) } }
+        }
+
+        /// Either annotation is set (even to an empty value).
+        var isPresent: Bool { !entries.isEmpty }
+    }
+
     /// The Policies an Ingress's annotations reference, as NIC's `getIngressPolicyRefs` collects
     /// them: nginx.org/policies first, then nginx.com/policies, de-duplicated by `namespace/name`
     /// (`p` and `default/p` in namespace `default` are one reference), each with the annotation it
@@ -66,12 +80,16 @@ enum PolicyAnnotation {
     /// is denied); invalid items reference nothing. The rules, the reference index and the live
     /// view's fetches of missing Policies all read references here.
     static func references(in annotations: [String: String], namespace: String) -> [(annotation: String, key: ObjectKey)] {
+        references(in: Lists(annotations), namespace: namespace)
+    }
+
+    /// The same, from the annotations already parsed. (An absent annotation references nothing; an
+    /// empty one is one empty, invalid item.)
+    static func references(in lists: Lists, namespace: String) -> [(annotation: String, key: ObjectKey)] {
         var references: [(annotation: String, key: ObjectKey)] = []
         var seen = DistinctList<ObjectKey>()
-        for annotation in keys {
-            // An absent annotation references nothing (parsing "" gives one empty, invalid item).
-            guard let value = annotations[annotation] else { continue }
-            for item in parse(value).prefix(maximumItems) {
+        for (annotation, _, items) in lists.entries {
+            for item in items.prefix(maximumItems) {
                 if let key = item.key(defaultNamespace: namespace), seen.insert(key) {
                     references.append((annotation, key))
                 }

@@ -72,13 +72,13 @@ struct StateContext {
 
     /// The finding, if any, for a TLS-termination Secret named at `field`: missing (warn, or deny
     /// under `--strict-references`), or not a valid `kubernetes.io/tls` Secret (deny).
-    func tlsSecretFindings(rule: RuleID, field: FieldPath, key: ObjectKey, consequence: String) -> [Finding] {
+    func tlsSecretFindings(rule: RuleID, field: @autoclosure () -> FieldPath, key: ObjectKey, consequence: String) -> [Finding] {
         switch secret(key, requiredType: SecretView.tlsType, usage: "TLS termination") {
         case .missing:
-            return [Finding(rule: rule, severity: missingSeverity, field: field,
+            return [Finding(rule: rule, severity: missingSeverity, field: field(),
                             message: Self.missingMessage(kind: "Secret", key: key, consequence: consequence))]
         case .unusable(let reason):
-            return [Finding(rule: rule, severity: .deny, field: field, message: FieldError.invalid(key.name, reason))]
+            return [Finding(rule: rule, severity: .deny, field: field(), message: FieldError.invalid(key.name, reason))]
         case .usable:
             return []
         }

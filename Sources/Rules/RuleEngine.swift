@@ -144,8 +144,12 @@ public enum RuleEngine {
 
         case (.ingress, .create), (.ingress, .update):
             let view = IngressView(object)
-            findings += IngressRules.findings(view)
-            withState(IngressRules.stateRuleIDs) { IngressRules.referenceFindings(view, snapshot: $0, settings: settings) }
+            // Read by the annotation rules and the reference rules alike: parsed once.
+            let policies = PolicyAnnotation.Lists(view.annotations)
+            findings += IngressRules.findings(view, policies: policies)
+            withState(IngressRules.stateRuleIDs) {
+                IngressRules.referenceFindings(view, policies: policies, snapshot: $0, settings: settings)
+            }
 
         case (.virtualServer, .create), (.virtualServer, .update):
             let view = VirtualServerView(object)

@@ -186,6 +186,25 @@ import Testing
         #expect(findings.first?.message.contains("has no hosts") == true)
     }
 
+    /// `tlsFindings` scans small `spec.tls` lists and indexes large ones (more than
+    /// `IngressRules.scannedPairs` rule x TLS host pairs): both read coverage as NIC does. Rule `i`
+    /// names host `h<i>`; entry 0 lists the even hosts with Secret `tls`, entry 1 (later, so it wins)
+    /// those divisible by 4 with Secret `opaque` (no TLS Secret); odd hosts are listed nowhere.
+    @Test(arguments: [6, 40])
+    func tlsCoverageIsReadAlikeScannedOrIndexed(rules: Int) throws {
+        let hosts = (0..<rules).map { "h\($0).example.com" }
+        let even = hosts.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+        let byFour = hosts.enumerated().filter { $0.offset % 4 == 0 }.map(\.element)
+        let spec = "{tls: [{hosts: [\(even.joined(separator: ", "))], secretName: tls}, "
+            + "{hosts: [\(byFour.joined(separator: ", "))], secretName: opaque}], "
+            + "rules: [\(hosts.map { "{host: \($0)}" }.joined(separator: ", "))]}"
+        #expect((rules * (even.count + byFour.count) > IngressRules.scannedPairs) == (rules == 40))
+        let findings = try Self.referenceFindings(try Fixture.ingress(annotations: "{nginx.org/policies: mtls}", spec: spec))
+        var expected = Set((0..<rules).filter { $0 % 2 == 1 }.map { "ingress-mtls/host-without-tls@spec.rules[\($0)].host" })
+        expected.insert("ingress-mtls/tls-secret@spec.tls[1].secretName")
+        #expect(findings.hits == expected)
+    }
+
     /// NIC keeps the secretName of the last entry listing the host.
     @Test func lastTLSEntryListingTheHostServesIt() throws {
         func findings(_ first: String, _ second: String) throws -> [Finding] {
