@@ -36,6 +36,20 @@ import Testing
         #expect(AdmissionWire.responseBody(response) == expected)
     }
 
+    /// The escape scan reads eight bytes at a time: each escaped byte is found wherever it falls
+    /// in a word, after and before ASCII and multi-byte text alike, two in a row too.
+    @Test(arguments: ["\"", "\\", "\u{0}", "\u{1f}", "\n", "\"\"", "\\\u{8}"])
+    func escapesAtEveryOffsetAsJSONEncoderDoes(special: String) throws {
+        for filler in ["a", "é", "😀", "\u{7f}", "~"] {
+            for count in 0..<20 {
+                let text = String(repeating: filler, count: count) + special + String(repeating: filler, count: 19 - count)
+                var buffer = ByteBuffer()
+                AdmissionResponseWriter.writeString(text, into: &buffer)
+                #expect(Array(buffer.readableBytesView) == Array(try Self.encoder.encode(text)), "\(text.debugDescription)")
+            }
+        }
+    }
+
     @Test func decodedBodyComesFromTheByteBuffer() throws {
         let json = #"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"b","kind":{"group":"","version":"v1","kind":"Secret"},"operation":"DELETE","object":null,"oldObject":{"apiVersion":"v1","kind":"Secret","metadata":{"name":"ca"}}}}"#
         var buffer = ByteBufferAllocator().buffer(capacity: 0)

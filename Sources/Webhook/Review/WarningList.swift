@@ -47,17 +47,22 @@ public struct WarningList: Sendable {
     /// `prefix + field: message (rule)`, shortened to `perWarningLimit` characters where the field,
     /// prefix and rule ID leave room for some of the message.
     public static func format(prefix: String, field: String, message: String, rule: String) -> String {
-        let full = String(concatenating: prefix, field, ": ", message, " (", rule, ")")
         // Never more characters than UTF-8 bytes: a short warning is kept without counting.
-        guard full.utf8.count > perWarningLimit else { return full }
+        let bytes = prefix.utf8.count + field.utf8.count + message.utf8.count + rule.utf8.count + 5
+        // Printable ASCII (almost every warning): one byte is one character, so sizes and cuts are
+        // byte counts, without walking grapheme clusters, and only the shortened text is built.
+        if bytes > perWarningLimit, PrintableASCII.only(message), PrintableASCII.only(prefix),
+           PrintableASCII.only(field), PrintableASCII.only(rule) {
+            let room = perWarningLimit - prefix.utf8.count - field.utf8.count - rule.utf8.count - 5 - 1
+            if room >= 16 {
+                return String(concatenating: prefix, field, ": ", String(decoding: message.utf8.prefix(room), as: UTF8.self),
+                              "…", " (", rule, ")")
+            }
+        }
+        let full = String(concatenating: prefix, field, ": ", message, " (", rule, ")")
+        guard bytes > perWarningLimit else { return full }
         let head = String(concatenating: prefix, field, ": ")
         let tail = String(concatenating: " (", rule, ")")
-        // Printable ASCII (almost every warning): one byte is one character, so sizes and cuts are
-        // byte counts, without walking grapheme clusters.
-        if PrintableASCII.only(full) {
-            let room = perWarningLimit - head.utf8.count - tail.utf8.count - 1
-            if room >= 16 { return String(concatenating: head, String(decoding: message.utf8.prefix(room), as: UTF8.self), "…", tail) }
-        }
         guard full.count > perWarningLimit else { return full }
         let room = perWarningLimit - head.count - tail.count - 1
         if room >= 16 { return head + message.prefix(room) + "…" + tail }
