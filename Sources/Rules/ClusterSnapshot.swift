@@ -57,8 +57,9 @@ extension ClusterSnapshot {
 
 /// What the reference rules read of a Policy: its view, and whether NIC accepts it
 /// (`PolicyRules.isValid`). Neither depends on the review, the time or the settings, so it belongs
-/// with the Policy, computed when the Policy arrives.
-public struct PolicyVerdict: Sendable {
+/// with the Policy, computed when the Policy arrives. A class: each review naming the Policy
+/// passes it along, and copying the view's fields cost a retain and a release each.
+public final class PolicyVerdict: Sendable {
     public let view: PolicyView
     public let isValid: Bool
 
