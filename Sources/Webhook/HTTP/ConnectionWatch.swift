@@ -11,7 +11,8 @@ import NIOCore
 ///
 /// The keep-alive idle timeout runs from the end of the last answer until the next byte. It is kept
 /// here, not by Hummingbird's channel, because `HTTP1Semantics` reports every request and answer,
-/// including those `ValidateFastPath` serves without Hummingbird seeing them.
+/// including those `ValidateFastPath` serves without Hummingbird seeing them; `ValidateWire`,
+/// which answers ahead of both, reports its own.
 final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer

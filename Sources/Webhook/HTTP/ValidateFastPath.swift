@@ -4,8 +4,12 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Answers the API server's reviews on the connection's channel, without Hummingbird's async
+/// Answers reviews on the connection's channel from NIO's HTTP parts, without Hummingbird's async
 /// request and response streams.
+///
+/// `ValidateWire`, ahead of NIO's codec, answers the API server's own requests from the bytes;
+/// this handler reads the reviews of connections it handed on (HTTP/1.0, `Expect: 100-continue`,
+/// heads outside its strict subset of HTTP/1.1).
 ///
 /// Those streams (an async sequence for the request body, an async writer for the answer, a task
 /// per request for the body's deadline) cost more per review than decoding and judging it. Every

@@ -76,7 +76,8 @@ public struct WebhookResponder: HTTPResponder {
     }
 
     /// An answer to `POST /validate`, whichever way the request was read: through Hummingbird
-    /// (`validate`) or by `ValidateFastPath` on the connection's channel.
+    /// (`validate`), or on the connection's channel by `ValidateWire` (from the bytes) or
+    /// `ValidateFastPath` (from NIO's HTTP parts).
     struct Reply: Sendable {
         let status: HTTPResponse.Status
         let body: ByteBuffer
