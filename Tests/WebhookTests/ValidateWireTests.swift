@@ -279,30 +279,35 @@ import Testing
     }
 
     /// Every head read here as a review is read alike by NIO's decoder: same method, target,
-    /// version, body length and keep-alive. Heads are mutations of the API server's (bytes
-    /// replaced, inserted, removed, fields repeated), from a fixed seed.
+    /// version, body length and keep-alive. The heads are every single edit of the API server's:
+    /// each byte replaced by, and preceded by, each byte of a set of separators, letters of both
+    /// cases, digits, control and non-ASCII bytes; each byte removed; each line repeated.
     @Test func everyReviewHeadReadsAlikeInNIO() throws {
-        var generator = SplitMix(seed: 0x5EED_1DEA)
-        let base = Array(Self.request(uid: "m", extra: "Connection: keep-alive\r\n"))
+        let base = Self.request(uid: "m", extra: "Connection: keep-alive\r\n")
+        let headLength = try #require(base.firstRange(of: Array("\r\n\r\n".utf8))).upperBound
         let alphabet = Array(" \t\r\n:;,/?%=aAzZ09-_.eEkKcClL\u{7F}".utf8) + [0, 0x80, 0xFF]
-        var readAsReview = 0
-        for _ in 0..<4000 {
-            var bytes = base
-            for _ in 0..<Int.random(in: 1...3, using: &generator) {
-                let at = Int.random(in: 0..<min(bytes.count, 220), using: &generator)
-                switch Int.random(in: 0..<4, using: &generator) {
-                case 0: bytes[at] = alphabet.randomElement(using: &generator) ?? 0
-                case 1: bytes.insert(alphabet.randomElement(using: &generator) ?? 0, at: at)
-                case 2: bytes.remove(at: at)
-                default:
-                    // Repeat one of the head's lines.
-                    let head = bytes.prefix(220)
-                    if let start = head[at...].firstIndex(of: UInt8(ascii: "\n")).map({ $0 + 1 }),
-                       let end = head[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                        bytes.insert(contentsOf: bytes[start...end], at: start)
-                    }
-                }
+        var variants: [[UInt8]] = []
+        for at in 0..<headLength {
+            for byte in alphabet {
+                var replaced = base
+                replaced[at] = byte
+                var inserted = base
+                inserted.insert(byte, at: at)
+                variants += [replaced, inserted]
             }
+            var removed = base
+            removed.remove(at: at)
+            variants.append(removed)
+        }
+        var lineStart = 0
+        while let end = base[lineStart..<headLength].firstIndex(of: UInt8(ascii: "\n")) {
+            var repeated = base
+            repeated.insert(contentsOf: base[lineStart...end], at: lineStart)
+            variants.append(repeated)
+            lineStart = end + 1
+        }
+        var readAsReview = 0
+        for bytes in variants {
             var targets = ValidateTargets()
             guard case .review(let head) = bytes.withUnsafeBytes({ ValidateWire.read($0, targets: &targets) }),
                   bytes.count >= head.length + head.bodyLength
@@ -316,20 +321,7 @@ import Testing
             #expect(decoded.body == head.bodyLength)
             #expect(decoded.head.isKeepAlive == head.keepAlive)
         }
-        // The mutations leave enough heads readable for the comparison to mean something.
-        #expect(readAsReview > 400)
-    }
-
-    /// A small deterministic generator, so a failure names a reproducible case.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        // Most edits inside field values keep the head readable: the comparison covers thousands.
+        #expect(readAsReview > 2000)
     }
 }

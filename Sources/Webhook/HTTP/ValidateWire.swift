@@ -232,16 +232,8 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
         // A review whose cost depends on the cluster or on crypto: a worker judges it, within the
         // deadline, stopped when the caller hangs up. Nothing more is read until it is answered.
         state = .answering(keepAlive: request.head.keepAlive, reserved: request.head.bodyLength)
-        let responder = self.responder
-        let channel = context.channel
-        let loop = context.eventLoop
-        let handler = NIOLoopBound((self, context), eventLoop: loop)
-        Task(executorPreference: EventLoopTaskExecutor(loop)) {
-            let reply = await responder.finish(first, start: request.start, expires: request.expires, connection: channel)
-            loop.execute {
-                let (wire, context) = handler.value
-                wire.answered(reply, context: context)
-            }
+        responder.finish(first, start: request.start, expires: request.expires, context: context) { [self] reply, context in
+            answered(reply, context: context)
         }
     }
 

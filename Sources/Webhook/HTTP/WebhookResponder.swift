@@ -194,6 +194,23 @@ public struct WebhookResponder: HTTPResponder {
         }
     }
 
+    /// `finish` for the handlers that read reviews on the connection's channel: the review is
+    /// judged on a worker, within `expires`, stopped when the caller hangs up, and `answered` gets
+    /// the reply back on `context`'s event loop.
+    func finish(_ first: FirstHop, start: ContinuousClock.Instant, expires: ContinuousClock.Instant,
+                context: ChannelHandlerContext, answered: @escaping (Reply, ChannelHandlerContext) -> Void) {
+        let channel = context.channel
+        let loop = context.eventLoop
+        let callback = NIOLoopBound((answered, context), eventLoop: loop)
+        Task(executorPreference: EventLoopTaskExecutor(loop)) {
+            let reply = await finish(first, start: start, expires: expires, connection: channel)
+            loop.execute {
+                let (answered, context) = callback.value
+                answered(reply, context)
+            }
+        }
+    }
+
     /// Decodes the review and reads the view; judges it too when that is bounded by the body
     /// (`isJudgedOnEventLoop`) or when `judgingEverything` (the caller is a worker already).
     func firstHop(_ body: ByteBuffer, start: ContinuousClock.Instant, judgingEverything: Bool) -> FirstHop {
