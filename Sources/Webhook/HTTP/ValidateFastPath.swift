@@ -208,14 +208,14 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func refuseCollecting(_ reply: WebhookResponder.Reply, context: ChannelHandlerContext) {
         guard let request = endCollecting() else { return }
         send(reply, version: request.version, context: context)
-        finished(reserved: request.reserved)
+        responder.reviewEnded(reserved: request.reserved)
     }
 
     private func judge(_ request: Collecting, context: ChannelHandlerContext) {
         let first = responder.firstHop(request.body ?? ByteBuffer(), start: request.start, judgingEverything: false)
         if case .judged(let judgement) = first {
             send(responder.reply(judgement), version: request.version, context: context)
-            finished(reserved: request.reserved)
+            responder.reviewEnded(reserved: request.reserved)
             return
         }
         // A review whose cost depends on the cluster or on crypto: a worker judges it, within the
@@ -230,7 +230,7 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .answering(let version, let reserved) = state else { return }
         state = .idle
         if !removed { send(reply, version: version, context: context) }
-        finished(reserved: reserved)
+        responder.reviewEnded(reserved: reserved)
         guard !removed else { return }
         var drained = false
         while !isAnswering, let item = queued.popFirst() {
@@ -259,15 +259,9 @@ final class ValidateFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         return false
     }
 
-    /// Gives back what a request held, once its answer is written (or the connection is gone).
-    private func finished(reserved: Int) {
-        responder.bodyBudget.release(reserved)
-        responder.metrics.requestFinished()
-    }
-
     private func abandonCollecting() {
         guard let request = endCollecting() else { return }
-        finished(reserved: request.reserved)
+        responder.reviewEnded(reserved: request.reserved)
     }
 
     private func send(_ reply: WebhookResponder.Reply, version: HTTPVersion, context: ChannelHandlerContext) {

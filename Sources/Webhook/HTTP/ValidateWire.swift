@@ -212,21 +212,21 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
         state = .idle
         request.timer?.cancel()
         send(reply, keepAlive: request.head.keepAlive, context: context)
-        finished(reserved: request.head.bodyLength)
+        responder.reviewEnded(reserved: request.head.bodyLength)
     }
 
     private func abandonCollecting() {
         guard case .collecting(let request) = state else { return }
         state = .idle
         request.timer?.cancel()
-        finished(reserved: request.head.bodyLength)
+        responder.reviewEnded(reserved: request.head.bodyLength)
     }
 
     private func judge(_ body: ByteBuffer, _ request: Collecting, context: ChannelHandlerContext) {
         let first = responder.firstHop(body, start: request.start, judgingEverything: false)
         if case .judged(let judgement) = first {
             send(responder.reply(judgement), keepAlive: request.head.keepAlive, context: context)
-            finished(reserved: request.head.bodyLength)
+            responder.reviewEnded(reserved: request.head.bodyLength)
             return
         }
         // A review whose cost depends on the cluster or on crypto: a worker judges it, within the
@@ -241,7 +241,7 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .answering(let keepAlive, let reserved) = state else { return }
         state = .idle
         if !removed { send(reply, keepAlive: keepAlive, context: context) }
-        finished(reserved: reserved)
+        responder.reviewEnded(reserved: reserved)
         guard !removed else { return }
         // What arrived while the review was judged: the next requests, then the half-close.
         advance(context: context)
@@ -259,12 +259,6 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
     private var isAnswering: Bool {
         if case .answering = state { return true }
         return false
-    }
-
-    /// Gives back what a review held, once its answer is written (or the connection is gone).
-    private func finished(reserved: Int) {
-        responder.bodyBudget.release(reserved)
-        responder.metrics.requestFinished()
     }
 
     private func send(_ reply: WebhookResponder.Reply, keepAlive: Bool, context: ChannelHandlerContext) {

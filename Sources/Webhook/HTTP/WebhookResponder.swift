@@ -194,6 +194,13 @@ public struct WebhookResponder: HTTPResponder {
         }
     }
 
+    /// Gives back what a review read on the connection's channel held (its body's budget, its
+    /// place among the requests in flight), once its answer is written or the connection is gone.
+    func reviewEnded(reserved: Int) {
+        bodyBudget.release(reserved)
+        metrics.requestFinished()
+    }
+
     /// `finish` for the handlers that read reviews on the connection's channel: the review is
     /// judged on a worker, within `expires`, stopped when the caller hangs up, and `answered` gets
     /// the reply back on `context`'s event loop.
