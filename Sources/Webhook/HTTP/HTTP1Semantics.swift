@@ -29,6 +29,8 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
     private struct Pending {
         let version: HTTPVersion
         let keepAlive: Bool
+        /// `100 Continue` is due once the answers before this request's have left.
+        var continueOwed = false
     }
 
     private let maximumBodySize: Int
@@ -56,11 +58,12 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         lastActivity = .now()
         if case .head(let head) = unwrapInboundIn(data) {
-            pending.append(Pending(version: head.version, keepAlive: head.isKeepAlive))
+            let continues = head.version != .http1_0 && Self.expectsContinue(head) && !announcesTooLarge(head)
+            pending.append(Pending(version: head.version, keepAlive: head.isKeepAlive, continueOwed: continues))
             watch?.requestHeadReceived()
-            if head.version != .http1_0, Self.expectsContinue(head), !announcesTooLarge(head) {
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
-            }
+            // Behind a pipelined request still unanswered, the interim answer waits for that
+            // answer: it would otherwise be read as the earlier request's (RFC 9112 section 9.3.2).
+            if continues, pending.count == 1 { sendContinue(context: context) }
         }
         context.fireChannelRead(data)
     }
@@ -86,6 +89,7 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
             guard closeAfterAnswer else {
                 if pending.isEmpty { watch?.responsesFinished() }
                 context.write(data, promise: promise)
+                if pending.first?.continueOwed == true { sendContinue(context: context) }
                 return
             }
             let channel = context.channel
@@ -136,6 +140,13 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
             // A request arrived meanwhile: it closes after its answer (`quiesced`).
             if pending.isEmpty { closeWhenQuiet(context) }
         }
+    }
+
+    /// `100 Continue` for the oldest request still to be answered, which asked for it.
+    private func sendContinue(context: ChannelHandlerContext) {
+        guard let first = pending.first, first.continueOwed else { return }
+        pending[0].continueOwed = false
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: first.version, status: .continue))), promise: nil)
     }
 
     private static func expectsContinue(_ head: HTTPRequestHead) -> Bool {
