@@ -179,6 +179,11 @@ public enum ManifestLoader {
             switch Resolver.default.resolveTag(of: node) {
             case .null: return .null
             case .bool: return Bool.construct(from: scalar).map(JSONValue.bool) ?? .string(scalar.string)
+            case .int where scalar.string.utf8.contains(UInt8(ascii: ":")),
+                 .float where scalar.string.utf8.contains(UInt8(ascii: ":")):
+                // YAML 1.1's base-60 numbers (`1:20`): kubectl's reader (go-yaml v2) reads them as
+                // strings, and Yams's conversion traps on overflow (`2:2:2:2:2:2:2:2:2:2:2`).
+                return .string(scalar.string)
             case .int:
                 if let i = Int64.construct(from: scalar) { return .integer(i) }
                 return Double.construct(from: scalar).map(JSONValue.number) ?? .string(scalar.string)

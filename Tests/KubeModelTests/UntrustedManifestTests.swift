@@ -49,6 +49,14 @@ import Testing
         #expect(loaded.first?.object.raw["data"]?["a3"]?.arrayValue?.count == 3)
     }
 
+    /// YAML 1.1 base-60 numbers are strings, as kubectl's reader (go-yaml v2) reads them; one with
+    /// many parts made Yams's conversion trap on overflow (found by UpstreamCAFuzzer).
+    @Test(arguments: ["2:2:2:22:2:2:22:22:2:2:2", "1:20", "-1:30", "190:20:30.15", "99:59:59:59:59:59:59:59:59:59:59:59"])
+    func baseSixtyNumbersAreStrings(_ scalar: String) throws {
+        let value = try ManifestLoader.document(from: Data("port: \(scalar)\n".utf8), source: "sixty.yaml")
+        #expect(value["port"] == .string(scalar))
+    }
+
     @Test func singleDocumentReaderRefusesBombsToo() {
         #expect(throws: ManifestError.self) { try ManifestLoader.document(from: Data(Self.aliasBomb().utf8), source: "doc.yaml") }
     }
