@@ -196,6 +196,34 @@ def test_keep_alive_connection_mixes_every_way_a_request_is_answered(server):
     conn.close()
 
 
+def handed_on(server):
+    return sum(v for (name, _), v in server.metrics().items() if name == "mtls_guard_http_connections_handed_on_total")
+
+
+def test_api_server_reviews_stay_on_their_path_and_a_probe_is_handed_on(server):
+    """Reviews sent as the API server sends them (HTTP/1.1, Content-Length, JSON), on one keep-alive
+    connection, are answered from the bytes: the connection is never handed to the general HTTP
+    path. A probe's connection is, once, and `Expect: 100-continue` (which the API server never
+    sends) is read there too."""
+    before = handed_on(server)
+    sock = tls_socket(server)
+    for _ in range(3):
+        sock.sendall(post_validate(admission_request(ingress(policies=None))))
+        assert read_responses(sock, 1)[0][0] == 200
+    sock.close()
+    assert handed_on(server) == before
+    probe = tls_socket(server)
+    probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert read_responses(probe, 1)[0][0] == 200
+    probe.close()
+    assert handed_on(server) == before + 1
+    expecting = tls_socket(server)
+    expecting.sendall(post_validate(admission_request(ingress(policies=None)), extra=b"Expect: 100-continue\r\n"))
+    assert [status for status, _, _ in read_responses(expecting, 2)] == [100, 200]
+    expecting.close()
+    assert handed_on(server) == before + 2
+
+
 def test_pipelined_requests_are_answered_in_request_order(server):
     """Requests sent back to back before any answer: the answers come in the same order, whichever
     path judges each (a worker's review finishes after an inline one would)."""

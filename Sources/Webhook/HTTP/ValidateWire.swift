@@ -189,6 +189,7 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
     /// From here on, every byte goes to NIO's decoder, starting with those not read yet.
     private func passOn(context: ChannelHandlerContext) {
         state = .passing
+        responder.metrics.connectionHandedOn()
         guard let buffer = pending, buffer.readableBytes > 0 else { return }
         pending = nil
         context.fireChannelRead(wrapInboundOut(buffer))

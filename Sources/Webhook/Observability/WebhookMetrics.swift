@@ -27,6 +27,7 @@ public final class WebhookMetrics: Sendable {
     private let certificateExpiry: Gauge
     private let ready: Gauge
     private let auditDropped: Counter
+    private let connectionsHandedOn: Counter
     /// Cumulative cluster-view counts already turned into counter increments, by metric and labels.
     private let reportedClusterCounts = NIOLockedValueBox([String: Int]())
 
@@ -39,7 +40,13 @@ public final class WebhookMetrics: Sendable {
         ready = registry.makeGauge(descriptor: Self.name("ready", "", "1 when the webhook reports ready."))
         auditDropped = registry.makeCounter(descriptor: Self.name(
             "audit_lines_dropped", "total", "Audit lines not written because the audit queue was full (the log could not keep up)."))
+        connectionsHandedOn = registry.makeCounter(descriptor: Self.name(
+            "http_connections_handed_on", "total",
+            "Webhook-port connections handed from the API server's request path to the general HTTP path (probes, other clients, other HTTP forms)."))
     }
+
+    /// A webhook-port connection left `ValidateWire` for NIO's codec and the handlers behind it.
+    public func connectionHandedOn() { connectionsHandedOn.increment() }
 
     fileprivate static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "mtls_guard", metricName: metric, unitName: unit, helpText: help)
