@@ -192,7 +192,7 @@ import Testing
         let idle = try Harness()
         idle.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         #expect(idle.channel.isActive)
-        idle.channel.embeddedEventLoop.advanceTime(by: HTTP1Semantics.quiesceGrace + .milliseconds(600))
+        idle.channel.embeddedEventLoop.advanceTime(by: QuiesceGrace.period + .milliseconds(600))
         #expect(!idle.channel.isActive)
         #expect(idle.recorder.events.isEmpty)
 

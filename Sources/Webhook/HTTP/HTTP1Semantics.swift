@@ -16,15 +16,12 @@ import NIOHTTP1
 ///   carries, then the connection closes.
 /// - Draining (shutdown requested): every answer carries `Connection: close`. On quiesce, a connection
 ///   answering a request closes after its answer; an idle one closes once it has been quiet for
-///   `quiesceGrace`, so a request already on its way is still answered.
+///   `QuiesceGrace.period`, so a request already on its way is still answered.
 final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
-
-    /// How long an idle connection is kept after quiesce, for a request sent just before it.
-    static let quiesceGrace: TimeAmount = .milliseconds(500)
 
     private struct Pending {
         let version: HTTPVersion
@@ -40,9 +37,7 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
     private var pending: [Pending] = []
     /// The answer being written ends the connection (decided when its head passed).
     private(set) var closeAfterAnswer = false
-    private var quiesced = false
-    private var lastActivity = NIODeadline.now()
-    private var graceTimer: Scheduled<Void>?
+    private let grace = QuiesceGrace()
 
     init(maximumBodySize: Int, watch: ConnectionWatch?, isDraining: @escaping @Sendable () -> Bool) {
         self.maximumBodySize = maximumBodySize
@@ -50,13 +45,16 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
         self.isDraining = isDraining
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        grace.active(at: context.eventLoop.now)
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
-        graceTimer?.cancel()
-        graceTimer = nil
+        grace.cancel()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastActivity = .now()
+        grace.active(at: context.eventLoop.now)
         if case .head(let head) = unwrapInboundIn(data) {
             let continues = head.version != .http1_0 && Self.expectsContinue(head) && !announcesTooLarge(head)
             pending.append(Pending(version: head.version, keepAlive: head.isKeepAlive, continueOwed: continues))
@@ -74,7 +72,7 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
             let request = pending.first ?? Pending(version: .http1_1, keepAlive: true)
             head.version = request.version
             let answerCloses = head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "close" }
-            closeAfterAnswer = answerCloses || !request.keepAlive || isDraining() || quiesced
+            closeAfterAnswer = answerCloses || !request.keepAlive || isDraining() || grace.quiesced
             if closeAfterAnswer {
                 head.headers.replaceOrAdd(name: "connection", value: "close")
             } else if request.version == .http1_0 {
@@ -85,7 +83,7 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(data, promise: promise)
         case .end:
             if !pending.isEmpty { pending.removeFirst() }
-            lastActivity = .now()
+            grace.active(at: context.eventLoop.now)
             guard closeAfterAnswer else {
                 if pending.isEmpty { watch?.responsesFinished() }
                 context.write(data, promise: promise)
@@ -125,21 +123,7 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // Hummingbird's own handling closes idle connections at once; a request already sent on one
         // would then get no answer. Handled here instead, so the event goes no further.
-        quiesced = true
-        if pending.isEmpty { closeWhenQuiet(context) }
-    }
-
-    private func closeWhenQuiet(_ context: ChannelHandlerContext) {
-        let quietFor = NIODeadline.now() - lastActivity
-        guard quietFor < Self.quiesceGrace else {
-            context.close(promise: nil)
-            return
-        }
-        graceTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.quiesceGrace - quietFor) { [self] in
-            graceTimer = nil
-            // A request arrived meanwhile: it closes after its answer (`quiesced`).
-            if pending.isEmpty { closeWhenQuiet(context) }
-        }
+        grace.quiesce(context: context) { [unowned self] in pending.isEmpty }
     }
 
     /// `100 Continue` for the oldest request still to be answered, which asked for it.

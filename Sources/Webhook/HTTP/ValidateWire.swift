@@ -92,11 +92,8 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
     private var removed = false
     /// The client half-closed while a review was judged off the event loop.
     private var inputClosed = false
-    /// Quiesce arrived (shutdown): answers close, an idle connection closes when quiet.
-    private var quiesced = false
-    /// On the event loop's clock (set when the handler is added).
-    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
-    private var graceTimer: Scheduled<Void>?
+    /// Shutdown: answers close, an idle connection closes when quiet.
+    private let grace = QuiesceGrace()
 
     init(responder: WebhookResponder, watch: ConnectionWatch?, isDraining: @escaping @Sendable () -> Bool) {
         self.responder = responder
@@ -105,7 +102,7 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        lastActivity = context.eventLoop.now
+        grace.active(at: context.eventLoop.now)
     }
 
     // MARK: Inbound
@@ -178,7 +175,7 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
     private func begin(_ head: Head, context: ChannelHandlerContext) {
         responder.metrics.requestStarted()
         watch?.requestHeadReceived()
-        lastActivity = context.eventLoop.now
+        grace.active(at: context.eventLoop.now)
         pending?.moveReaderIndex(forwardBy: head.length)
         let start = ContinuousClock.now
         // The deadline's timer is armed at the end of the read only if the body is incomplete then.
@@ -263,8 +260,8 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func send(_ reply: WebhookResponder.Reply, keepAlive: Bool, context: ChannelHandlerContext) {
-        lastActivity = context.eventLoop.now
-        let closes = reply.closing || !keepAlive || isDraining() || quiesced
+        grace.active(at: context.eventLoop.now)
+        let closes = reply.closing || !keepAlive || isDraining() || grace.quiesced
         let date = date.now()
         var out = context.channel.allocator.buffer(capacity: 160 + reply.body.readableBytes)
         out.writeStaticString("HTTP/1.1 ")
@@ -299,8 +296,10 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if event is ChannelShouldQuiesceEvent {
             // The handlers behind have seen no request: shutdown is this handler's to carry out.
-            quiesced = true
-            if case .idle = state, pending == nil { closeWhenQuiet(context: context) }
+            grace.quiesce(context: context) { [unowned self] in
+                if case .idle = state { return pending == nil }
+                return false
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -329,31 +328,16 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// After quiesce, an idle connection closes once it has been quiet for `quiesceGrace`, so a
-    /// request already on its way is still answered (as `HTTP1Semantics` does).
-    private func closeWhenQuiet(context: ChannelHandlerContext) {
-        let quietFor = context.eventLoop.now - lastActivity
-        guard quietFor < HTTP1Semantics.quiesceGrace else {
-            context.close(promise: nil)
-            return
-        }
-        graceTimer = context.eventLoop.assumeIsolated().scheduleTask(in: HTTP1Semantics.quiesceGrace - quietFor) { [self] in
-            graceTimer = nil
-            // A request arrived meanwhile: it closes after its answer (`quiesced`).
-            if case .idle = state, pending == nil { closeWhenQuiet(context: context) }
-        }
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
         abandonCollecting()
-        graceTimer?.cancel()
+        grace.cancel()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         removed = true
         abandonCollecting()
-        graceTimer?.cancel()
+        grace.cancel()
     }
 
     // MARK: Outbound
