@@ -472,7 +472,6 @@ public struct JSONParser {
     /// time while none of them is special.
     @inline(__always)
     private func scanPlain(from start: Int) -> (stop: Int, isASCII: Bool) {
-        let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         var cursor = start
         var highBits: UInt64 = 0
@@ -480,13 +479,9 @@ public struct JSONParser {
         if let base = UnsafeRawPointer(bytes.baseAddress) {
             while end - cursor >= 8 {
                 let word = base.loadUnaligned(fromByteOffset: cursor, as: UInt64.self)
-                let quote = word ^ (ones &* 0x22)
-                let backslash = word ^ (ones &* 0x5C)
-                // A zero byte in `quote`/`backslash`, or a byte below 0x20 in `word`.
-                let special = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word) & highs
+                let special = JSONStringBytes.specialMask(word)
                 if special != 0 {
-                    // The lowest flagged byte is the first special one (a borrow can only flag
-                    // bytes above a special one, never below).
+                    // The lowest flagged byte is the first special one.
                     let offset = special.trailingZeroBitCount >> 3
                     highBits |= word & ((1 << (UInt64(offset) << 3)) &- 1)
                     return (cursor + offset, highBits & highs == 0)
@@ -497,7 +492,7 @@ public struct JSONParser {
         }
         while cursor < end {
             let byte = bytes[cursor]
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            if JSONStringBytes.isSpecial(byte) { break }
             highBits |= UInt64(byte)
             cursor += 1
         }

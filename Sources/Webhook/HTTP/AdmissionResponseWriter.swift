@@ -94,28 +94,17 @@ enum AdmissionResponseWriter {
         buffer.writeInteger(UInt8(ascii: "\""))
     }
 
-    /// The offset of the first byte from `start` on that is escaped (`"`, `\\` or a control
-    /// character), or `bytes.count`. Eight bytes at a time while none is: warnings and messages are
-    /// a few hundred bytes with one or two quotes.
+    /// The offset of the first byte from `start` on that is escaped (`JSONStringBytes`), or
+    /// `bytes.count`. Eight bytes at a time while none is: warnings and messages are a few hundred
+    /// bytes with one or two quotes.
     static func nextEscaped(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
-        let ones: UInt64 = 0x0101_0101_0101_0101
         var offset = start
         while bytes.count - offset >= 8 {
-            let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            let quote = word ^ (ones &* 0x22)
-            let backslash = word ^ (ones &* 0x5C)
-            // A zero byte in `quote`/`backslash`, or a byte below 0x20 in `word` (bytes from 0x80
-            // up are never flagged: their high bit is masked out by `~word`).
-            let flagged = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word)
-                & 0x8080_8080_8080_8080
+            let flagged = JSONStringBytes.specialMask(bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
             if flagged != 0 { return offset + flagged.trailingZeroBitCount >> 3 }
             offset += 8
         }
-        while offset < bytes.count {
-            let byte = bytes[offset]
-            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return offset }
-            offset += 1
-        }
+        while offset < bytes.count, !JSONStringBytes.isSpecial(bytes[offset]) { offset += 1 }
         return offset
     }
 }
