@@ -400,7 +400,10 @@ final class ValidateWire: ChannelDuplexHandler, RemovableChannelHandler {
             case .contentType:
                 guard !sawContentType else { return .other }
                 sawContentType = true
-                isJSON = WebhookResponder.isJSON(String(decoding: value, as: UTF8.self))
+                // The API server's own value compared in place: as a String (16 bytes) it would be
+                // allocated on every request.
+                isJSON = Self.equalsIgnoringCase(value, "application/json")
+                    || WebhookResponder.isJSON(String(decoding: value, as: UTF8.self))
             case .connection:
                 if Self.equalsIgnoringCase(value, "close") {
                     keepAlive = false
