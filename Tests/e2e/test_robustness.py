@@ -36,10 +36,12 @@ def normal_request():
 
 @pytest.fixture(scope="module")
 def crowded_state(tmp_path_factory):
-    """A cluster view where 20,000 Ingresses reference one Policy: an UPDATE of that Policy re-judges
-    every one of them, a review that takes seconds in a debug build (a real, if extreme, cluster)."""
+    """A cluster view where 40,000 Ingresses reference one Policy: an UPDATE of that Policy re-judges
+    every one of them, a review that takes seconds in a debug build (a real, if extreme, cluster).
+    Sized with a margin: as Ingress reviews got cheaper, 20,000 took under the second the tests
+    need on a quiet machine."""
     state = tmp_path_factory.mktemp("crowded-state")
-    items = [ingress(name=f"i{i}", policies="ingress-mtls", hosts=(f"h{i}.example.com",)) for i in range(20000)]
+    items = [ingress(name=f"i{i}", policies="ingress-mtls", hosts=(f"h{i}.example.com",)) for i in range(40000)]
     items.append(ingress_mtls_policy())
     (state / "cluster.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
     return state
