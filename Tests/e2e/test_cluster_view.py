@@ -231,6 +231,24 @@ def test_read_through_confirms_a_reference_before_calling_it_missing(cafe, serve
     cafe.control("/clear-faults")
 
 
+def test_only_a_reference_the_review_reads_is_confirmed_by_get(cafe, server_factory):
+    # Reviews are judged on the view first: an Ingress of a class this controller does not serve
+    # never reads the Policy it names, so the view lacking it costs no GET. The same Ingress of the
+    # served class reads it: one GET confirms it missing, and the review says so.
+    server = serve(server_factory, cafe)
+    cafe.control("/requests/clear")
+    path = "/apis/k8s.nginx.org/v1/namespaces/cafe/policies/not-there"
+    foreign = ingress_with("not-there", name="foreign")
+    foreign["spec"]["ingressClassName"] = "other"
+    response = server.review(admission_request(foreign))
+    assert response["allowed"] and "ingress/policy-ref" not in rules_of(response), response
+    assert [r for r in cafe.requests() if r["path"] == path] == []
+    response = server.review(admission_request(ingress_with("not-there")))
+    assert response["allowed"] and "ingress/policy-ref" in rules_of(response), response
+    gets = [r for r in cafe.requests() if r["path"] == path]
+    assert len(gets) == 1 and gets[0]["method"] == "GET"
+
+
 def test_bookmarks_advance_the_resource_version_without_changes(emulator_factory, server_factory):
     emu = emulator_factory(seeds=[EXAMPLES / "good"], args=("--bookmark-interval", "0.2"))
     server = serve(server_factory, emu, "--watch-timeout-seconds", "2")

@@ -219,7 +219,9 @@ public struct WebhookResponder: HTTPResponder {
     }
 
     /// Decodes the review and reads the view; judges it too when that is bounded by the body
-    /// (`isJudgedOnEventLoop`) or when `judgingEverything` (the caller is a worker already).
+    /// (`isJudgedOnEventLoop`) or when `judgingEverything` (the caller is a worker already),
+    /// unless the judging asked the live view for a Policy or Secret it lacks: that review waits
+    /// for the read-through GETs and is judged again on a worker.
     func firstHop(_ body: ByteBuffer, start: ContinuousClock.Instant, judgingEverything: Bool) -> FirstHop {
         let admission: AdmissionRequest
         do throws(AdmissionReviewDecodingError) {
@@ -227,10 +229,21 @@ public struct WebhookResponder: HTTPResponder {
         } catch {
             return .judged(.badRequest(Self.statusBody(.badRequest, error.description)))
         }
-        let reading = clusterView.read(for: admission)
-        guard !reading.needsLookups else { return .needsLookups(admission, reading) }
-        guard judgingEverything || Self.isJudgedOnEventLoop(admission) else { return .needsWorker(admission, reading) }
-        return .judged(judge(admission, reading.snapshot, mode: reading.mode, start: start))
+        var reading = clusterView.read(for: admission)
+        guard judgingEverything || Self.isJudgedOnEventLoop(admission) else {
+            // A worker never waits on the network: what the live view lacks is confirmed first.
+            clusterView.findMissingReferences(of: admission, in: &reading)
+            return reading.needsLookups ? .needsLookups(admission, reading) : .needsWorker(admission, reading)
+        }
+        // Judged on the view as it is; a review that asked for a Policy or Secret the view lacks
+        // is judged again once the GETs confirm what is missing (`MissWatch`).
+        let (snapshot, watch) = reading.watchingMisses()
+        let outcome = review(admission, snapshot, mode: reading.mode)
+        if watch?.missed == true {
+            clusterView.findMissingReferences(of: admission, in: &reading)
+            if reading.needsLookups { return .needsLookups(admission, reading) }
+        }
+        return .judged(record(outcome, of: admission, start: start))
     }
 
     /// The answer a judgement is sent as; counts the refusal of an unusable review.
@@ -246,14 +259,26 @@ public struct WebhookResponder: HTTPResponder {
 
     private func judge(_ admission: AdmissionRequest, _ snapshot: (any ClusterSnapshot)?, mode: ReviewMode?,
                        start: ContinuousClock.Instant) -> Judgement {
+        record(review(admission, snapshot, mode: mode), of: admission, start: start)
+    }
+
+    /// The review's outcome, nothing recorded yet.
+    private func review(_ admission: AdmissionRequest, _ snapshot: (any ClusterSnapshot)?, mode: ReviewMode?)
+        -> (outcome: AdmissionReviewer.Outcome, mode: ReviewMode) {
         // A Namespace label may override --mode for the objects in it (per-namespace rollout).
         var reviewer = reviewer
         if let mode { reviewer.mode = mode }
-        let outcome = reviewer.review(admission, snapshot: snapshot)
+        return (reviewer.review(admission, snapshot: snapshot), reviewer.mode)
+    }
+
+    /// The answer for a review's outcome, counted in the metrics and the audit log.
+    private func record(_ reviewed: (outcome: AdmissionReviewer.Outcome, mode: ReviewMode), of admission: AdmissionRequest,
+                        start: ContinuousClock.Instant) -> Judgement {
         guard !ReviewCancellation.isCurrentCancelled else { return .answered(ByteBuffer()) }
+        let (outcome, mode) = reviewed
         let elapsed = ContinuousClock.now - start
-        metrics.recordReview(request: admission, mode: reviewer.mode, outcome: outcome, duration: elapsed)
-        auditLog.record(request: admission, mode: reviewer.mode, outcome: outcome)
+        metrics.recordReview(request: admission, mode: mode, outcome: outcome, duration: elapsed)
+        auditLog.record(request: admission, mode: mode, outcome: outcome)
         return .answered(AdmissionWire.responseBuffer(outcome.response))
     }
 
