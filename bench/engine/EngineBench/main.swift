@@ -7,7 +7,7 @@
 // certificate parsing.
 //
 // Usage: mtls-guard-engine-bench [iterations]
-//        mtls-guard-engine-bench profile <iterations> ingress|ingress-served|secret-update   (one loop, for callgrind)
+//        mtls-guard-engine-bench profile <iterations> ingress|ingress-served|ingress-lookups|secret-update   (one loop, for callgrind)
 // "ingress" reviews ENGINE_BENCH_BODY, whatever its kind (bench/profile.sh also runs it on the
 // Deployment review); "ingress-served": the same against the manifests in ENGINE_BENCH_STATE as
 // the snapshot, the cluster view `serve --state` has in bench/webhook (its Policy, Secrets and
@@ -76,6 +76,23 @@ func fullReview(_ body: Data, snapshot: any ClusterSnapshot) {
     _ = AdmissionWire.responseBody(outcome.response)
 }
 
+/// What `serve` with the live view did per review before judging until it judged first and looked
+/// up only what the review missed: the object and its reference lists built, each reference read.
+/// Profiled alone by `ingress-lookups` (callgrind's per-function counts).
+@inline(never)
+func referencesLackingBeforeJudging(_ request: AdmissionRequest, snapshot: any ClusterSnapshot) -> Int {
+    guard let object = ReviewInput(request).subject else { return 0 }
+    return ReferenceIndex.policies(of: object).filter { snapshot.policy(namespace: $0.namespace, name: $0.name) == nil }.count
+        + ReferenceIndex.secrets(of: object).filter { snapshot.secret(namespace: $0.namespace, name: $0.name) == nil }.count
+}
+
+if profiling, let kind = arguments.dropFirst().first, kind == "ingress-lookups", let served = servedState() {
+    for _ in 0..<iterations {
+        guard let request = try? AdmissionReview.decodeRequest(from: reviewBody) else { exit(1) }
+        _ = referencesLackingBeforeJudging(request, snapshot: served)
+    }
+    exit(0)
+}
 if profiling, let kind = arguments.dropFirst().first, kind == "ingress" || kind == "ingress-served" {
     let snapshot: InMemorySnapshot
     if kind == "ingress" {
