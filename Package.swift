@@ -119,7 +119,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mtls-guard-engine-bench",
-            dependencies: ["Rules", "KubeModel", "Webhook", "Certificates"],
+            dependencies: ["Rules", "KubeModel", "Webhook", "Certificates", "ClusterState"],
             path: "bench/engine/EngineBench",
             swiftSettings: swiftSettings
         ),

@@ -23,6 +23,27 @@ public struct LiveSnapshot: ClusterSnapshot {
 
     public init() {}
 
+    /// The view the reflectors would build from `objects` (manifests, as `--state` reads them):
+    /// each ingested as its source's watch delivers it, Secrets by type (`nginx.org/ca`,
+    /// `kubernetes.io/tls`; others are not watched), anything no source watches left out. For
+    /// benchmarks and tests of what reads the live view.
+    public init(ingesting objects: [KubeObject]) {
+        for object in objects {
+            let source: WatchSource?
+            switch object.kind {
+            case "Secret":
+                switch SecretView.type(of: object) {
+                case SecretView.caType: source = .caSecrets
+                case SecretView.tlsType: source = .tlsSecrets
+                default: source = nil
+                }
+            default:
+                source = WatchSource.allCases.first { $0.kind == object.kind && $0.group == object.group }
+            }
+            if let source, let stored = ObjectIngest.stored(object.raw, source: source) { upsert(stored) }
+        }
+    }
+
     /// Objects held for `source`.
     public func count(_ source: WatchSource) -> Int { objects[source]?.count ?? 0 }
 

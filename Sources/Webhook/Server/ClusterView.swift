@@ -93,7 +93,7 @@ public final class MissWatch: ClusterSnapshot {
     private let base: LiveSnapshot
     private let missedOne = Atomic<Bool>(false)
 
-    init(_ base: LiveSnapshot) {
+    public init(_ base: LiveSnapshot) {
         self.base = base
     }
 

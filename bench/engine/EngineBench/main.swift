@@ -7,7 +7,7 @@
 // certificate parsing.
 //
 // Usage: mtls-guard-engine-bench [iterations]
-//        mtls-guard-engine-bench profile <iterations> ingress|ingress-served|ingress-lookups|secret-update   (one loop, for callgrind)
+//        mtls-guard-engine-bench profile <iterations> ingress|ingress-served|ingress-live|ingress-lookups|secret-update   (one loop, for callgrind)
 // "ingress" reviews ENGINE_BENCH_BODY, whatever its kind (bench/profile.sh also runs it on the
 // Deployment review); "ingress-served": the same against the manifests in ENGINE_BENCH_STATE as
 // the snapshot, the cluster view `serve --state` has in bench/webhook (its Policy, Secrets and
@@ -15,6 +15,7 @@
 // ENGINE_BENCH_BODY=<file>: the Ingress AdmissionReview to review (default: the one below).
 // ENGINE_BENCH_STATE=<dir>: manifests for that view (bench/lib.sh's `bench_state` writes them).
 import Certificates
+import ClusterState
 import Foundation
 import KubeModel
 import Rules
@@ -86,6 +87,24 @@ func referencesLackingBeforeJudging(_ request: AdmissionRequest, snapshot: any C
         + ReferenceIndex.secrets(of: object).filter { snapshot.secret(namespace: $0.namespace, name: $0.name) == nil }.count
 }
 
+/// `serve --kubeconfig`'s view of the same manifests, as its reflectors would store them.
+func liveState() -> LiveSnapshot? {
+    guard let directory = ProcessInfo.processInfo.environment["ENGINE_BENCH_STATE"],
+          let loaded = try? ManifestLoader.load(paths: [directory]) else { return nil }
+    return LiveSnapshot(ingesting: loaded.map(\.object))
+}
+
+if profiling, let kind = arguments.dropFirst().first, kind == "ingress-live", let live = liveState() {
+    // As `serve --kubeconfig` judges an Ingress on the event loop: the Namespace's mode label read,
+    // the review judged through a `MissWatch` over the live snapshot.
+    for _ in 0..<iterations {
+        guard let request = try? AdmissionReview.decodeRequest(from: reviewBody) else { exit(1) }
+        _ = request.namespace.flatMap { live.namespaceLabels($0)?[ClusterView.modeLabel] }
+        let outcome = reviewer.review(request, snapshot: MissWatch(live))
+        _ = AdmissionWire.responseBody(outcome.response)
+    }
+    exit(0)
+}
 if profiling, let kind = arguments.dropFirst().first, kind == "ingress-lookups", let served = servedState() {
     for _ in 0..<iterations {
         guard let request = try? AdmissionReview.decodeRequest(from: reviewBody) else { exit(1) }
