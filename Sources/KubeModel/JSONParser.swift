@@ -29,6 +29,10 @@ public struct JSONParser {
         /// volume mounts: what `PodTemplateView.readsContainerMember` does not name). The paths
         /// are matched whatever the object's kind: only Pods and workloads have them (the API
         /// server prunes unknown fields), and `PodTemplateView` is the only reader of containers.
+        /// When `request.kind` (which the API server sends before the objects) says
+        /// `networking.k8s.io` `Ingress`, also each path's `pathType` and each backend's
+        /// `service.port` (`spec.rules[].http.paths[]`, `spec.defaultBackend`): `IngressView`
+        /// reads neither, and in an Ingress of many paths they are a third of the objects built.
         /// What is dropped is still checked to be valid JSON.
         case admissionReview
     }
@@ -66,10 +70,14 @@ public struct JSONParser {
         case podSpec
         /// `containers` or `initContainers`, and one of their items.
         case containers, container
+        /// An Ingress's `spec.rules` and one of its items, an item's `http`, its `paths` and one
+        /// of their items, a backend (a path's or `spec.defaultBackend`) and its `service`.
+        case ingressRules, ingressRule, ingressHTTP, ingressPaths, ingressPath, ingressBackend, ingressService
         case other
 
         /// The role of member `key` of an object in this role; `nil` when the member is dropped.
-        func child(_ key: String) -> Role? {
+        /// `ingress`: the reviewed objects are Ingresses.
+        func child(_ key: String, ingress: Bool) -> Role? {
             switch self {
             case .other: return .other
             case .review: return Self.named(key, "request") ? .request : .other
@@ -77,6 +85,10 @@ public struct JSONParser {
             case .reviewedObject: return Self.named(key, "metadata") ? .metadata : Self.named(key, "spec") ? .objectSpec : .other
             case .metadata: return Self.named(key, "managedFields") ? nil : .other
             case .objectSpec:
+                if ingress {
+                    if Self.named(key, "rules") { return .ingressRules }
+                    return Self.named(key, "defaultBackend") ? .ingressBackend : .other
+                }
                 if Self.named(key, "template") { return .podTemplate }
                 if Self.named(key, "jobTemplate") { return .jobTemplate }
                 return PodTemplateView.isContainerList(key) ? .containers : .other
@@ -84,13 +96,27 @@ public struct JSONParser {
             case .jobTemplate: return Self.named(key, "spec") ? .jobSpec : .other
             case .jobSpec: return Self.named(key, "template") ? .podTemplate : .other
             case .podSpec: return PodTemplateView.isContainerList(key) ? .containers : .other
-            case .containers: return .other
+            case .containers, .ingressRules, .ingressPaths: return .other
             case .container: return PodTemplateView.readsContainerMember(key) ? .other : nil
+            case .ingressRule: return Self.named(key, "http") ? .ingressHTTP : .other
+            case .ingressHTTP: return Self.named(key, "paths") ? .ingressPaths : .other
+            case .ingressPath:
+                if Self.named(key, "pathType") { return nil }
+                return Self.named(key, "backend") ? .ingressBackend : .other
+            case .ingressBackend: return Self.named(key, "service") ? .ingressService : .other
+            case .ingressService: return Self.named(key, "port") ? nil : .other
             }
         }
 
         /// The role of an item of an array in this role.
-        var element: Role { self == .containers ? .container : .other }
+        var element: Role {
+            switch self {
+            case .containers: return .container
+            case .ingressRules: return .ingressRule
+            case .ingressPaths: return .ingressPath
+            default: return .other
+            }
+        }
 
         /// `key == name`, deciding most names by their length: two different short strings
         /// otherwise go to the standard library's slow comparison.
@@ -103,6 +129,8 @@ public struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var scratch = Scratch()
+    /// `request.kind` of the AdmissionReview read so far is `networking.k8s.io` `Ingress`.
+    private var reviewsIngress = false
 
     private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -347,9 +375,12 @@ public struct JSONParser {
             index += 1
             skipWhitespace()
             // Duplicate keys: the last wins, as in Go's encoding/json (what the API server uses).
-            if let childRole = role.child(key) {
+            if let childRole = role.child(key, ingress: reviewsIngress) {
                 let value = try parseValue(depth: depth, role: childRole)
+                if role == .request, Self.isIngressKind(key, value) { reviewsIngress = true }
                 scratch.push(JSONObject.Member(key: key, value: value))
+            } else if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+                try skipString()  // an Ingress path's `pathType`: no call for a string
             } else {
                 try skipValue(depth: depth)
             }
@@ -362,6 +393,12 @@ public struct JSONParser {
             }
             throw error("expected ',' or '}'")
         }
+    }
+
+    /// Whether member `key` of an AdmissionReview's request, `value`, is a `kind` naming Ingress.
+    private static func isIngressKind(_ key: String, _ value: JSONValue) -> Bool {
+        guard JSONObject.sameName(key, "kind"), case .object(let kind) = value else { return false }
+        return kind["kind"]?.stringValue == "Ingress" && kind["group"]?.stringValue == "networking.k8s.io"
     }
 
     private mutating func parseArray(depth: Int, role: Role) throws(SyntaxError) -> JSONValue {
