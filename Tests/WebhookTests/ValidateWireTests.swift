@@ -32,7 +32,7 @@ import Testing
             let responder = WebhookResponder(
                 reviewer: AdmissionReviewer(mode: .enforce, settings: { Settings() }), clusterView: ClusterView(),
                 readiness: Readiness(), metrics: WebhookMetrics(), auditLog: AuditLog(logger: Logger(label: "test")),
-                workers: ValidateFastPathTests.Harness.workers, bodyBudget: self.budget,
+                workers: ReviewFixtures.workers, bodyBudget: self.budget,
                 connectionSlots: ConnectionSlots(limit: 8), logger: Logger(label: "test"))
             try channel.pipeline.syncOperations.addHandler(ValidateWire(responder: responder, watch: nil, isDraining: { draining }))
             try channel.pipeline.syncOperations.addHandler(recorder)
@@ -71,7 +71,7 @@ import Testing
     /// A review request as the API server sends it, with `extra` header lines (CRLF-terminated).
     static func request(uid: String, target: String = "/validate?timeout=10s", extra: String = "",
                         contentType: String = "application/json", length: Int? = nil) -> [UInt8] {
-        let body = ValidateFastPathTests.review(uid: uid)
+        let body = ReviewFixtures.review(uid: uid)
         let head = "POST \(target) HTTP/1.1\r\nHost: webhook.example:8443\r\nContent-Type: \(contentType)\r\n"
             + "Content-Length: \(length ?? body.count)\r\n\(extra)Accept: application/json, */*\r\n\r\n"
         return Array(head.utf8) + Array(body)
@@ -104,7 +104,7 @@ import Testing
     /// Field names in any case, a JSON media type with parameters, and `Connection: keep-alive`.
     @Test func fieldsAreReadAsHTTPReadsThem() throws {
         let harness = try Harness()
-        let body = ValidateFastPathTests.review(uid: "case")
+        let body = ReviewFixtures.review(uid: "case")
         let head = "POST /validate?timeout=5%30ms HTTP/1.1\r\ncontent-length:\(body.count)\r\nCONTENT-TYPE: \t application/json; charset=utf-8 \r\nconnection: Keep-Alive\r\n\r\n"
         try harness.send(Array(head.utf8) + Array(body))
         #expect(try harness.answers().map { Self.uid($0.json) } == ["case"])

@@ -36,7 +36,7 @@ public final class BodyBudget: Sendable {
     public var available: Int { state.withLockedValue { $0.available } }
 
     /// Reserves `bytes` when they fit now and nobody waits; false otherwise (nothing reserved). For
-    /// callers that have another way to go when there is no room (`ValidateWire`, `ValidateFastPath`).
+    /// callers that have another way to go when there is no room (`ValidateWire`).
     func tryReserve(_ bytes: Int) -> Bool {
         let bytes = min(max(bytes, 0), capacity)
         return state.withLockedValue { state in

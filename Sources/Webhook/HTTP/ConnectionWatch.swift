@@ -10,9 +10,9 @@ import NIOCore
 /// not for the whole idle timeout. Installed first in the pipeline, so TLS bytes count as activity.
 ///
 /// The keep-alive idle timeout runs from the end of the last answer until the next byte. It is kept
-/// here, not by Hummingbird's channel, because `HTTP1Semantics` reports every request and answer,
-/// including those `ValidateFastPath` serves without Hummingbird seeing them; `ValidateWire`,
-/// which answers ahead of both, reports its own.
+/// here, not by Hummingbird's channel, because `ValidateWire` answers most requests without
+/// Hummingbird seeing them and reports its own; `HTTP1Semantics` reports those of a connection
+/// handed on.
 final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer

@@ -7,8 +7,8 @@ import NIOHTTPTypesHTTP1
 /// Hummingbird's HTTP/1 channel with the webhook's connection policy added: `ConnectionWatch` first
 /// in the pipeline (slots, header-read and keep-alive idle timeouts), `HTTP1Semantics` between NIO's HTTP/1 codec and
 /// Hummingbird's, and on the webhook port `ValidateWire` ahead of NIO's codec (the API server's
-/// reviews, read from the bytes) and `ValidateFastPath` after `HTTP1Semantics` (reviews the codec
-/// read: a connection `ValidateWire` handed on). Both listeners use it, so the metrics and probe port is protected the same way.
+/// reviews, read from the bytes; a connection it hands on is served by Hummingbird, reviews
+/// included). Both listeners use it, so the metrics and probe port is protected the same way.
 public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     public typealias Value = HTTP1Channel.Value
 
@@ -18,11 +18,11 @@ public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     let idleTimeout: TimeAmount
     let maximumBodySize: Int
     let isDraining: @Sendable () -> Bool
-    /// The webhook's reviews are read by `ValidateFastPath` on the channel (nil on the metrics port).
+    /// The webhook's reviews are read by `ValidateWire` on the channel (nil on the metrics port).
     let reviews: WebhookResponder?
 
     /// Hummingbird's channel for `responder` is built here without an idle timeout of its own: it
-    /// would not see the requests `ValidateFastPath` serves, and would close busy connections.
+    /// would not see the requests `ValidateWire` serves, and would close busy connections.
     /// `idleTimeout` is kept by `ConnectionWatch`, which sees every request and answer.
     public init(responder: @escaping HTTPChannelHandler.Responder, slots: ConnectionSlots, headerReadTimeout: TimeAmount,
                 idleTimeout: TimeAmount, maximumBodySize: Int, reviews: WebhookResponder? = nil,
@@ -47,7 +47,6 @@ public struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             let semantics = HTTP1Semantics(maximumBodySize: maximumBodySize, watch: watch, isDraining: isDraining)
             try operations.addHandler(semantics, position: .before(codec))
             if let reviews {
-                try operations.addHandler(ValidateFastPath(responder: reviews, semantics: semantics), position: .before(codec))
                 // Right after TLS (`ConnectionWatch` is ahead of it), ahead of NIO's HTTP/1 encoder and
                 // decoder: it reads the decrypted bytes and writes its answers as bytes.
                 let encoder = try operations.handler(type: HTTPResponseEncoder.self)

@@ -36,7 +36,7 @@ final class HTTP1Semantics: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests whose answer is not complete yet, oldest first.
     private var pending: [Pending] = []
     /// The answer being written ends the connection (decided when its head passed).
-    private(set) var closeAfterAnswer = false
+    private var closeAfterAnswer = false
     private let grace = QuiesceGrace()
 
     init(maximumBodySize: Int, watch: ConnectionWatch?, isDraining: @escaping @Sendable () -> Bool) {

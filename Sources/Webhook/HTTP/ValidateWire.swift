@@ -20,7 +20,7 @@ import NIOCore
 /// else (another method, path, version or framing, a probe, a head longer than
 /// `maximumHeadLength`, a full body budget, garbage) is not judged here: from that request on, the
 /// connection's bytes go on unchanged to NIO's decoder and the handlers behind it
-/// (`HTTP1Semantics`, `ValidateFastPath`, Hummingbird), which answer as they always have. That
+/// (`HTTP1Semantics`, Hummingbird), which answer as they always have. That
 /// switch happens only between requests, so the decoder starts at a request's first byte, and it
 /// is final for the connection. What this handler accepts, llhttp accepts too, with the same
 /// meaning: it never answers a request the codec would have refused or framed otherwise.

@@ -76,8 +76,7 @@ public struct WebhookResponder: HTTPResponder {
     }
 
     /// An answer to `POST /validate`, whichever way the request was read: through Hummingbird
-    /// (`validate`), or on the connection's channel by `ValidateWire` (from the bytes) or
-    /// `ValidateFastPath` (from NIO's HTTP parts).
+    /// (`validate`), or on the connection's channel by `ValidateWire` (from the bytes).
     struct Reply: Sendable {
         let status: HTTPResponse.Status
         let body: ByteBuffer
