@@ -108,8 +108,14 @@ extension Settings {
     /// class name, NIC custom resources (Policy, VirtualServer, VirtualServerRoute) by
     /// `spec.ingressClassName`. An object with no class, and anything else, is checked.
     public func checks(_ object: KubeObject) -> Bool {
+        checks(object, as: ResourceKind(object))
+    }
+
+    /// `checks(object)` for an object whose kind is known already (a review's, from its request):
+    /// the kind is not read again from `apiVersion`, whose group is a string built per call.
+    func checks(_ object: KubeObject, as kind: ResourceKind?) -> Bool {
         let ingressClass: String?
-        switch ResourceKind(object) {
+        switch kind {
         case .ingress?:
             ingressClass = IngressView.ingressClass(of: object)
         case .policy?, .virtualServer?, .virtualServerRoute?:

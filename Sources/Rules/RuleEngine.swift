@@ -118,7 +118,7 @@ public enum RuleEngine {
               let kind = ResourceKind(group: input.kind.group, kind: input.kind.kind) ?? ResourceKind(object)
         else { return Evaluation(findings: []) }
         // Resources of other ingress classes belong to another controller (docs/rules.md, "Never checked").
-        guard settings.checks(object) else { return Evaluation(findings: []) }
+        guard settings.checks(object, as: kind) else { return Evaluation(findings: []) }
         let previous = input.operation == .update ? input.oldObject.flatMap { kubeObject($0, input: input) } : nil
 
         var findings: [Finding] = []
