@@ -5,12 +5,14 @@
 # server, 2 s of wrk to warm it, then SECS s of wrk (16 keep-alive connections) with the server's
 # CPU time over that window (/proc/PID/stat): requests/s and CPU per review. With two binaries
 # (before, after) the per-round ratio after/before of CPU per review ends the output, as median
-# (min-max). Everything shares this machine's cores: compare within the run.
-# Usage: bench/webhook/live.sh BIN [BIN2] [seconds] [rounds]
+# (min-max). With BIN2 `--state`, the one binary runs on the live view and on `serve --state`
+# over the same manifests (the view every other benchmark uses): the ratio is live/state.
+# Everything shares this machine's cores: compare within the run.
+# Usage: bench/webhook/live.sh BIN [BIN2 | --state] [seconds] [rounds]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-a=${1:?usage: bench/webhook/live.sh BIN [BIN2] [seconds] [rounds]}
+a=${1:?usage: bench/webhook/live.sh BIN [BIN2 | --state] [seconds] [rounds]}
 b=${2:-}
 secs=${3:-5}
 rounds=${4:-3}
@@ -34,10 +36,15 @@ ratios=()
 for round in $(seq "$rounds"); do
   line="round $round:"
   cpu=()
-  for bin in $a $b; do
+  for side in $( [ "$b" = --state ] && echo "state live" || echo "$a $b" ); do
+    bin=$side view=(--kubeconfig "$out/emu/kubeconfig")
+    case $side in
+      state) bin=$a view=(--state "$state") ;;
+      live) bin=$a ;;
+    esac
     port=$(free_port); metrics_port=$(free_port)
     "$bin" serve --host 127.0.0.1 --port "$port" --metrics-port "$metrics_port" --certs-dir "$out/certs-$round" \
-      --kubeconfig "$out/emu/kubeconfig" --shutdown-delay 0 --log-level warning >"$out/server.log" 2>&1 &
+      "${view[@]}" --shutdown-delay 0 --log-level warning >"$out/server.log" 2>&1 &
     pid=$!
     track "$pid"
     wait_ready "http://127.0.0.1:$metrics_port/readyz" "$pid" "$out/server.log" 60
@@ -48,11 +55,11 @@ for round in $(seq "$rounds"); do
     kill -TERM "$pid"; wait "$pid" || true; untrack "$pid"
     per=$(echo "scale=1; ($c1 - $c0) * 1000000 / $hz / $n" | bc)
     cpu+=("$per")
-    line="$line $bin ${rps}/s, ${per} us CPU per review;"
+    line="$line $side ${rps}/s, ${per} us CPU per review;"
   done
   echo "$line"
   [ -z "$b" ] || ratios+=("$(awk -v x="${cpu[1]}" -v y="${cpu[0]}" 'BEGIN { printf "%.2f", x / y }')")
 done
 if [ -n "$b" ]; then
-  printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "CPU per review, second/first: median %s (min %s, max %s) over %d rounds\n", v[int((NR + 1) / 2)], v[1], v[NR], NR }'
+  printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "CPU per review, second/first: median %.2f (min %s, max %s) over %d rounds\n", m, v[1], v[NR], NR }'
 fi
