@@ -77,21 +77,21 @@ func fullReview(_ body: Data, snapshot: any ClusterSnapshot) {
     _ = AdmissionWire.responseBody(outcome.response)
 }
 
-/// What `serve` with the live view did per review before judging until it judged first and looked
-/// up only what the review missed: the object and its reference lists built, each reference read.
-/// Profiled alone by `ingress-lookups` (callgrind's per-function counts).
-@inline(never)
-func referencesLackingBeforeJudging(_ request: AdmissionRequest, snapshot: any ClusterSnapshot) -> Int {
-    guard let object = ReviewInput(request).subject else { return 0 }
-    return ReferenceIndex.policies(of: object).filter { snapshot.policy(namespace: $0.namespace, name: $0.name) == nil }.count
-        + ReferenceIndex.secrets(of: object).filter { snapshot.secret(namespace: $0.namespace, name: $0.name) == nil }.count
-}
-
 /// `serve --kubeconfig`'s view of the same manifests, as its reflectors would store them.
 func liveState() -> LiveSnapshot? {
     guard let directory = ProcessInfo.processInfo.environment["ENGINE_BENCH_STATE"],
           let loaded = try? ManifestLoader.load(paths: [directory]) else { return nil }
     return LiveSnapshot(ingesting: loaded.map(\.object))
+}
+
+/// What `serve` with the live view did per review before judging until it judged first and looked
+/// up only what the review missed (`ClusterView.findMissingReferences`, now only after a miss): the
+/// object built, its references listed and each read from the live snapshot. Profiled alone by
+/// `ingress-lookups` (callgrind's per-function counts).
+@inline(never)
+func referencesLackingBeforeJudging(_ request: AdmissionRequest, snapshot: LiveSnapshot) -> Int {
+    guard let object = ReviewInput(request).subject else { return 0 }
+    return ClusterWatcher.missingReferences(of: object, in: snapshot).count
 }
 
 if profiling, let kind = arguments.dropFirst().first, kind == "ingress-live", let live = liveState() {
@@ -105,10 +105,10 @@ if profiling, let kind = arguments.dropFirst().first, kind == "ingress-live", le
     }
     exit(0)
 }
-if profiling, let kind = arguments.dropFirst().first, kind == "ingress-lookups", let served = servedState() {
+if profiling, let kind = arguments.dropFirst().first, kind == "ingress-lookups", let live = liveState() {
     for _ in 0..<iterations {
         guard let request = try? AdmissionReview.decodeRequest(from: reviewBody) else { exit(1) }
-        _ = referencesLackingBeforeJudging(request, snapshot: served)
+        _ = referencesLackingBeforeJudging(request, snapshot: live)
     }
     exit(0)
 }
