@@ -86,13 +86,22 @@ public struct AdmissionRequest: Encodable, Sendable, Equatable {
     public var oldObject: JSONValue?
     public var dryRun: Bool?
     public var options: JSONValue?
+    /// `spec.rules` of `object`, when `AdmissionReview.decodeRequest` read them straight into the
+    /// view (an Ingress review of the shape the API server sends): `object` then has no
+    /// `spec.rules`. Carried to `KubeObject.ingressRules` by the rule engine; not encoded.
+    public var objectIngressRules: [IngressView.Rule]?
+
+    private enum CodingKeys: String, CodingKey {
+        case uid, kind, resource, subResource, requestKind, requestResource, requestSubResource, name, namespace
+        case operation, userInfo, object, oldObject, dryRun, options
+    }
 
     public init(
         uid: String, kind: GroupVersionKind, resource: GroupVersionResource, subResource: String? = nil,
         requestKind: GroupVersionKind? = nil, requestResource: GroupVersionResource? = nil,
         requestSubResource: String? = nil, name: String? = nil, namespace: String? = nil, operation: AdmissionOperation,
         userInfo: UserInfo = UserInfo(), object: JSONValue? = nil, oldObject: JSONValue? = nil,
-        dryRun: Bool? = nil, options: JSONValue? = nil
+        dryRun: Bool? = nil, options: JSONValue? = nil, objectIngressRules: [IngressView.Rule]? = nil
     ) {
         self.uid = uid
         self.kind = kind
@@ -109,6 +118,7 @@ public struct AdmissionRequest: Encodable, Sendable, Equatable {
         self.oldObject = oldObject
         self.dryRun = dryRun
         self.options = options
+        self.objectIngressRules = objectIngressRules
     }
 
     /// `object` for CREATE/UPDATE; `nil` when the API server sent `null` (DELETE).
@@ -167,19 +177,35 @@ extension AdmissionReview {
     /// Parses with `JSONParser` and reads the request by hand: this is the webhook's hot path, and
     /// the messages name the offending field the way the API server's own errors do.
     /// What no rule reads of the objects (`metadata.managedFields`, containers' members other than
-    /// `name` and `ports`) is checked but not kept (`JSONParser.Retention.admissionReview`).
+    /// `name` and `ports`) is checked but not kept (`JSONParser.Retention.admissionReview`), and
+    /// an Ingress's `spec.rules` are read straight into `objectIngressRules` when they have the
+    /// usual shape (`JSONParser.parseAdmissionReview`).
     public static func decodeRequest(from data: Data) throws(AdmissionReviewDecodingError) -> AdmissionRequest {
         let result: Result<AdmissionRequest, AdmissionReviewDecodingError> = data.withUnsafeBytes { raw in
-            Result { () throws(AdmissionReviewDecodingError) in try decodeRequest(bytes: raw) }
+            Result { () throws(AdmissionReviewDecodingError) in try decodeRequest(bytes: raw, readingIngressRules: true) }
+        }
+        return try result.get()
+    }
+
+    /// `readingIngressRules: false` keeps an Ingress's `spec.rules` in the tree (the reference the
+    /// tests hold the direct reading to).
+    static func decodeRequest(from data: Data, readingIngressRules: Bool) throws(AdmissionReviewDecodingError) -> AdmissionRequest {
+        let result: Result<AdmissionRequest, AdmissionReviewDecodingError> = data.withUnsafeBytes { raw in
+            Result { () throws(AdmissionReviewDecodingError) in try decodeRequest(bytes: raw, readingIngressRules: readingIngressRules) }
         }
         return try result.get()
     }
 
     /// `decodeRequest(from:)` on memory the caller owns, such as a NIO `ByteBuffer`'s readable bytes.
     public static func decodeRequest(bytes: UnsafeRawBufferPointer) throws(AdmissionReviewDecodingError) -> AdmissionRequest {
+        try decodeRequest(bytes: bytes, readingIngressRules: true)
+    }
+
+    static func decodeRequest(bytes: UnsafeRawBufferPointer, readingIngressRules: Bool) throws(AdmissionReviewDecodingError) -> AdmissionRequest {
         let root: JSONValue
+        let ingressRules: [IngressView.Rule]?
         do {
-            root = try JSONParser.parse(bytes: bytes, retaining: .admissionReview)
+            (root, ingressRules) = try JSONParser.parseAdmissionReview(bytes: bytes, readingIngressRules: readingIngressRules)
         } catch {
             throw AdmissionReviewDecodingError("malformed AdmissionReview: not valid JSON (\(error))")
         }
@@ -188,7 +214,7 @@ extension AdmissionReview {
         guard let request = root["request"], !request.isNull else {
             throw AdmissionReviewDecodingError("malformed AdmissionReview: request is missing")
         }
-        return try AdmissionRequest(reviewField: request)
+        return try AdmissionRequest(reviewField: request, objectIngressRules: ingressRules)
     }
 
     private static func checkType(apiVersion: String?, kind: String?) throws(AdmissionReviewDecodingError) {
@@ -204,7 +230,7 @@ extension AdmissionReview {
 
 extension AdmissionRequest {
     /// Reads `request` of an AdmissionReview; unknown fields are ignored, as the API server's clients do.
-    init(reviewField value: JSONValue) throws(AdmissionReviewDecodingError) {
+    init(reviewField value: JSONValue, objectIngressRules: [IngressView.Rule]? = nil) throws(AdmissionReviewDecodingError) {
         let reader = FieldReader(value: value, path: "request")
         let uid = try reader.requiredString("uid")
         guard !uid.isEmpty else { throw AdmissionReviewDecodingError("malformed AdmissionReview: request.uid is empty") }
@@ -233,7 +259,8 @@ extension AdmissionRequest {
             object: value["object"],
             oldObject: value["oldObject"],
             dryRun: try reader.bool("dryRun"),
-            options: value["options"])
+            options: value["options"],
+            objectIngressRules: objectIngressRules)
         try Self.checkObjects(value, operation: operation)
     }
 }

@@ -62,7 +62,24 @@ public struct IngressView: Sendable, Hashable {
         if let backend = reader.object(spec["defaultBackend"], at: "spec.defaultBackend") {
             defaultBackend = Self.backend(backend, at: nil, reader: &reader)
         }
-        rules = reader.array(spec["rules"], at: "spec.rules").enumerated().map { index, raw in
+        if let read = object.ingressRules {
+            rules = read
+        } else {
+            rules = Self.rules(spec, reader: &reader)
+        }
+        hasTLSField = spec["tls"].map { !$0.isNull } ?? false
+        tls = reader.array(spec["tls"], at: "spec.tls").enumerated().map { index, raw in
+            let entry = reader.element(raw, at: "spec.tls[\(index)]")
+            let hosts = reader.array(entry["hosts"], at: "spec.tls[\(index)].hosts").compactMap(\.stringValue)
+            return TLS(hosts: hosts, secretName: FieldValue(string: entry["secretName"]))
+        }
+        shapeProblems = reader.problems
+    }
+
+    /// `spec.rules` read from the tree. `JSONParser.readIngressRules` reads the same from the bytes
+    /// of a review: a change here is a change there.
+    private static func rules(_ spec: JSONObject, reader: inout ShapeReader) -> [Rule] {
+        reader.array(spec["rules"], at: "spec.rules").enumerated().map { index, raw in
             let rule = reader.element(raw, at: "spec.rules[\(index)]")
             let http = reader.object(rule["http"], at: "spec.rules[\(index)].http")
             let paths = reader.array(http?["paths"], at: "spec.rules[\(index)].http.paths").enumerated().map { pathIndex, rawPath in
@@ -72,13 +89,6 @@ public struct IngressView: Sendable, Hashable {
             }
             return Rule(host: rule["host"]?.stringValue, hasHTTP: http != nil, paths: paths)
         }
-        hasTLSField = spec["tls"].map { !$0.isNull } ?? false
-        tls = reader.array(spec["tls"], at: "spec.tls").enumerated().map { index, raw in
-            let entry = reader.element(raw, at: "spec.tls[\(index)]")
-            let hosts = reader.array(entry["hosts"], at: "spec.tls[\(index)].hosts").compactMap(\.stringValue)
-            return TLS(hosts: hosts, secretName: FieldValue(string: entry["secretName"]))
-        }
-        shapeProblems = reader.problems
     }
 
     private static func backend(_ members: JSONObject, at position: Backend.Position?, reader: inout ShapeReader) -> Backend {

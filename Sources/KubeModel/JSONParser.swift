@@ -57,9 +57,31 @@ public struct JSONParser {
         return value
     }
 
+    /// Parses an AdmissionReview as `Retention.admissionReview` does, and reads `spec.rules` of
+    /// `request.object` of an Ingress review straight into `IngressView.Rule`s when it has the
+    /// shape the API server sends (see `readIngressRules`). The rules are then not in the tree:
+    /// `ingressRules` is what `IngressView` reads instead. `nil` when they are in the tree.
+    /// `readingIngressRules: false` is `parse(bytes:retaining: .admissionReview)`.
+    static func parseAdmissionReview(bytes raw: UnsafeRawBufferPointer,
+                                     readingIngressRules: Bool = true) throws(SyntaxError) -> (root: JSONValue, ingressRules: [IngressView.Rule]?) {
+        var parser = JSONParser(bytes: raw.bindMemory(to: UInt8.self))
+        parser.readsIngressRules = readingIngressRules
+        defer { parser.scratch.release() }
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0, role: .review)
+        parser.skipWhitespace()
+        guard parser.index == parser.bytes.count else { throw parser.error("unexpected data after the JSON value") }
+        return (value, parser.ingressRules)
+    }
+
     /// Where a value sits in an AdmissionReview, to find the members `Retention.admissionReview` drops.
-    private enum Role {
-        case review, request, reviewedObject, metadata
+    private enum Role: UInt8 {
+        /// `request`; `request.object` and its `spec` (as `reviewedObject` and `objectSpec`), and
+        /// that `spec`'s `rules` when the review is of an Ingress (as `ingressRules`): where
+        /// `parseAdmissionReview` reads them straight into the view. First, so that one compare
+        /// of the raw value tells a member in one of these roles from all others.
+        case request, currentObject, currentSpec, currentRules
+        case review, reviewedObject, metadata
         /// `spec` of the reviewed object: a Pod's spec, or a workload's (with `template` or `jobTemplate`).
         case objectSpec
         /// `spec.template` of a workload, or of a CronJob's job template.
@@ -81,12 +103,15 @@ public struct JSONParser {
             switch self {
             case .other: return .other
             case .review: return Self.named(key, "request") ? .request : .other
-            case .request: return Self.named(key, "object") || Self.named(key, "oldObject") ? .reviewedObject : .other
+            case .request:
+                if Self.named(key, "object") { return .currentObject }
+                return Self.named(key, "oldObject") ? .reviewedObject : .other
             case .reviewedObject: return Self.named(key, "metadata") ? .metadata : Self.named(key, "spec") ? .objectSpec : .other
+            case .currentObject: return Self.named(key, "metadata") ? .metadata : Self.named(key, "spec") ? .currentSpec : .other
             case .metadata: return Self.named(key, "managedFields") ? nil : .other
-            case .objectSpec:
+            case .objectSpec, .currentSpec:
                 if ingress {
-                    if Self.named(key, "rules") { return .ingressRules }
+                    if Self.named(key, "rules") { return self == .currentSpec ? .currentRules : .ingressRules }
                     return Self.named(key, "defaultBackend") ? .ingressBackend : .other
                 }
                 if Self.named(key, "template") { return .podTemplate }
@@ -96,7 +121,7 @@ public struct JSONParser {
             case .jobTemplate: return Self.named(key, "spec") ? .jobSpec : .other
             case .jobSpec: return Self.named(key, "template") ? .podTemplate : .other
             case .podSpec: return PodTemplateView.isContainerList(key) ? .containers : .other
-            case .containers, .ingressRules, .ingressPaths: return .other
+            case .containers, .ingressRules, .currentRules, .ingressPaths: return .other
             case .container: return PodTemplateView.readsContainerMember(key) ? .other : nil
             case .ingressRule: return Self.named(key, "http") ? .ingressHTTP : .other
             case .ingressHTTP: return Self.named(key, "paths") ? .ingressPaths : .other
@@ -112,7 +137,7 @@ public struct JSONParser {
         var element: Role {
             switch self {
             case .containers: return .container
-            case .ingressRules: return .ingressRule
+            case .ingressRules, .currentRules: return .ingressRule
             case .ingressPaths: return .ingressPath
             default: return .other
             }
@@ -131,6 +156,10 @@ public struct JSONParser {
     private var scratch = Scratch()
     /// `request.kind` of the AdmissionReview read so far is `networking.k8s.io` `Ingress`.
     private var reviewsIngress = false
+    /// `parseAdmissionReview`: `spec.rules` of an Ingress's `request.object` may be read into `ingressRules`.
+    private var readsIngressRules = false
+    /// `spec.rules` of the last `request.object` read so far, when read straight into the view.
+    private var ingressRules: [IngressView.Rule]?
 
     private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -358,6 +387,8 @@ public struct JSONParser {
         // the object is built without comparing its names pairwise (`JSONObject(parsed:)`).
         var seenSlots = SIMD2<UInt64>()
         var mayRepeat = false
+        /// A `rules` of the reviewed object's `spec` came before: a repeated one is left to the tree.
+        var sawRules = false
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
@@ -376,9 +407,23 @@ public struct JSONParser {
             skipWhitespace()
             // Duplicate keys: the last wins, as in Go's encoding/json (what the API server uses).
             if let childRole = role.child(key, ingress: reviewsIngress) {
-                let value = try parseValue(depth: depth, role: childRole)
-                if role == .request, Self.isIngressKind(key, value) { reviewsIngress = true }
-                scratch.push(JSONObject.Member(key: key, value: value))
+                var readIntoView = false
+                if childRole.rawValue <= Role.currentRules.rawValue {
+                    if childRole == .currentRules, readsIngressRules {
+                        // A repeated `rules` replaces what an earlier one held, and is left to the
+                        // tree (the tree keeps the last, and then holds every one but a read one).
+                        ingressRules = sawRules ? nil : readIngressRules(depth: depth)
+                        readIntoView = ingressRules != nil
+                        sawRules = true
+                    } else {
+                        ingressRules = nil  // a repeated `request`, `object` or `spec` replaces what an earlier one held
+                    }
+                }
+                if !readIntoView {
+                    let value = try parseValue(depth: depth, role: childRole)
+                    if role == .request, Self.isIngressKind(key, value) { reviewsIngress = true }
+                    scratch.push(JSONObject.Member(key: key, value: value))
+                }
             } else if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
                 try skipString()  // an Ingress path's `pathType`: no call for a string
             } else {
@@ -483,6 +528,242 @@ public struct JSONParser {
         guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
         index += 1
         skipWhitespace()
+    }
+
+    // MARK: An Ingress's `spec.rules`, read straight into the view
+
+    /// Reads `spec.rules` of the Ingress under review into `IngressView.Rule`s, exactly as
+    /// `IngressView` reads them from the tree, when each rule, `http`, path, backend and service is
+    /// an object or null and no member the view reads appears twice in one object: the shape the
+    /// API server sends. Then none of the objects of the paths is built, kept or freed: in an
+    /// Ingress of many paths they were most of a review. Member names are compared by their bytes
+    /// (a name with an escape or a byte beyond ASCII ends the reading here); the strings the view
+    /// reads are parsed as the tree parses them; other members are checked and skipped, as dropped
+    /// members are.
+    ///
+    /// At anything else (a shape the view reports as a problem, a repeated name, invalid JSON) it
+    /// returns `nil` with `index` where it was, and the caller builds the tree from the same bytes:
+    /// the outcome, finding or error, is always the tree's.
+    private mutating func readIngressRules(depth: Int) -> [IngressView.Rule]? {
+        let start = index
+        // The deepest value read here (a service's members) is seven levels below `spec`.
+        guard depth + 8 <= Self.maximumDepth else { return nil }
+        do {
+            if let rules = try plainIngressRules(depth: depth) { return rules }
+        } catch {}
+        index = start
+        return nil
+    }
+
+    /// `spec.rules`; `depth` is that of `spec`, so a rule is an object at `depth + 2`.
+    private mutating func plainIngressRules(depth: Int) throws(SyntaxError) -> [IngressView.Rule]? {
+        var rules: [IngressView.Rule] = []
+        if skipNull() { return rules }
+        let read = try plainElements { (parser: inout JSONParser) throws(SyntaxError) -> Bool in
+            guard let rule = try parser.plainIngressRule(rules.count, depth: depth + 2) else { return false }
+            rules.append(rule)
+            return true
+        }
+        return read ? rules : nil
+    }
+
+    /// One of `spec.rules`, an object at `depth`.
+    private mutating func plainIngressRule(_ number: Int, depth: Int) throws(SyntaxError) -> IngressView.Rule? {
+        var rule = IngressView.Rule(host: nil, hasHTTP: false, paths: [])
+        var seen = (host: false, http: false)
+        let read = try plainMembers { (parser: inout JSONParser, name) throws(SyntaxError) -> Bool in
+            if Self.isName(name, "host") {
+                guard Self.first(&seen.host) else { return false }
+                rule.host = try parser.plainStringOrSkip(depth: depth)
+            } else if Self.isName(name, "http") {
+                guard Self.first(&seen.http) else { return false }
+                if !parser.skipNull() {
+                    guard let paths = try parser.plainIngressHTTP(rule: number, depth: depth + 1) else { return false }
+                    rule.hasHTTP = true
+                    rule.paths = paths
+                }
+            } else {
+                try parser.skipValue(depth: depth)
+            }
+            return true
+        }
+        return read ? rule : nil
+    }
+
+    /// A rule's `http`, an object at `depth`: its paths.
+    private mutating func plainIngressHTTP(rule: Int, depth: Int) throws(SyntaxError) -> [IngressView.Path]? {
+        var paths: [IngressView.Path] = []
+        var seen = false
+        let read = try plainMembers { (parser: inout JSONParser, name) throws(SyntaxError) -> Bool in
+            if Self.isName(name, "paths") {
+                guard Self.first(&seen) else { return false }
+                if !parser.skipNull() {
+                    guard let read = try parser.plainIngressPaths(rule: rule, depth: depth + 1) else { return false }
+                    paths = read
+                }
+            } else {
+                try parser.skipValue(depth: depth)
+            }
+            return true
+        }
+        return read ? paths : nil
+    }
+
+    /// `http.paths`, an array at `depth`.
+    private mutating func plainIngressPaths(rule: Int, depth: Int) throws(SyntaxError) -> [IngressView.Path]? {
+        var paths: [IngressView.Path] = []
+        let read = try plainElements { (parser: inout JSONParser) throws(SyntaxError) -> Bool in
+            let position = IngressView.Backend.Position(rule: rule, path: paths.count)
+            guard let path = try parser.plainIngressPath(at: position, depth: depth + 1) else { return false }
+            paths.append(path)
+            return true
+        }
+        return read ? paths : nil
+    }
+
+    /// One of `http.paths`, an object at `depth`.
+    private mutating func plainIngressPath(at position: IngressView.Backend.Position, depth: Int) throws(SyntaxError) -> IngressView.Path? {
+        var path = IngressView.Path(path: nil, backend: IngressView.Backend(serviceName: nil, position: position))
+        var seen = (path: false, backend: false)
+        let read = try plainMembers { (parser: inout JSONParser, name) throws(SyntaxError) -> Bool in
+            if Self.isName(name, "path") {
+                guard Self.first(&seen.path) else { return false }
+                path.path = try parser.plainStringOrSkip(depth: depth)
+            } else if Self.isName(name, "backend") {
+                guard Self.first(&seen.backend) else { return false }
+                if !parser.skipNull() {
+                    guard let serviceName = try parser.plainServiceName(depth: depth + 1, container: true) else { return false }
+                    path.backend.serviceName = serviceName
+                }
+            } else if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") {
+                try parser.skipString()  // `pathType`
+            } else {
+                try parser.skipValue(depth: depth)
+            }
+            return true
+        }
+        return read ? path : nil
+    }
+
+    /// `service.name` of a backend (`container`, an object at `depth` with a member `service`) or
+    /// of its service (an object at `depth` with a member `name`). `.some(nil)` when absent, null
+    /// or not a string, as the view reads it; `nil` when the reading must stop.
+    private mutating func plainServiceName(depth: Int, container: Bool) throws(SyntaxError) -> String?? {
+        var serviceName: String?
+        var seen = false
+        let read = try plainMembers { (parser: inout JSONParser, name) throws(SyntaxError) -> Bool in
+            if Self.isName(name, container ? "service" : "name") {
+                guard Self.first(&seen) else { return false }
+                if !container {
+                    serviceName = try parser.plainStringOrSkip(depth: depth)
+                } else if !parser.skipNull() {
+                    guard let read = try parser.plainServiceName(depth: depth + 1, container: false) else { return false }
+                    serviceName = read
+                }
+            } else {
+                try parser.skipValue(depth: depth)  // `port`, a `resource` backend
+            }
+            return true
+        }
+        return read ? .some(serviceName) : nil
+    }
+
+    /// Reads the object here member by member: `member` gets the parser on each member's value
+    /// and its name, and returns `false` where the reading must stop. Whether the object was read
+    /// through its `}`.
+    @inline(__always)
+    private mutating func plainMembers(
+        _ member: (inout JSONParser, UnsafeBufferPointer<UInt8>) throws(SyntaxError) -> Bool
+    ) throws(SyntaxError) -> Bool {
+        guard let empty = plainOpen(UInt8(ascii: "{"), UInt8(ascii: "}")) else { return false }
+        if empty { return true }
+        while true {
+            guard let name = plainName(), try member(&self, name), let more = plainNext(UInt8(ascii: "}")) else { return false }
+            if !more { return true }
+        }
+    }
+
+    /// Reads the array here element by element, as `plainMembers` reads an object.
+    @inline(__always)
+    private mutating func plainElements(_ element: (inout JSONParser) throws(SyntaxError) -> Bool) throws(SyntaxError) -> Bool {
+        guard let empty = plainOpen(UInt8(ascii: "["), UInt8(ascii: "]")) else { return false }
+        if empty { return true }
+        while true {
+            guard try element(&self), let more = plainNext(UInt8(ascii: "]")) else { return false }
+            if !more { return true }
+        }
+    }
+
+    /// Marks a member the view reads as seen: `false` when it was already (a repeated name).
+    @inline(__always)
+    private static func first(_ seen: inout Bool) -> Bool {
+        defer { seen = true }
+        return !seen
+    }
+
+    /// A member value the view reads as a string: parsed when it is one, else checked and `nil`
+    /// (`stringValue` of any other value).
+    private mutating func plainStringOrSkip(depth: Int) throws(SyntaxError) -> String? {
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") { return try parseString() }
+        try skipValue(depth: depth)
+        return nil
+    }
+
+    /// Consumes a `null` here (the view reads it as an absent member).
+    private mutating func skipNull() -> Bool {
+        guard bytes.count - index >= 4, bytes[index] == UInt8(ascii: "n"), bytes[index + 1] == UInt8(ascii: "u"),
+              bytes[index + 2] == UInt8(ascii: "l"), bytes[index + 3] == UInt8(ascii: "l") else { return false }
+        index += 4
+        return true
+    }
+
+    /// Consumes `open` and the whitespace after it: whether the container is empty (then its
+    /// `close` is consumed too); `nil` when the value here is not such a container.
+    private mutating func plainOpen(_ open: UInt8, _ close: UInt8) -> Bool? {
+        guard index < bytes.count, bytes[index] == open else { return nil }
+        index += 1
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == close else { return false }
+        index += 1
+        return true
+    }
+
+    /// After an item: `true` at a `,` (consumed, with the whitespace after it), `false` at
+    /// `close` (consumed); `nil` at anything else.
+    private mutating func plainNext(_ close: UInt8) -> Bool? {
+        skipWhitespace()
+        guard index < bytes.count else { return nil }
+        if bytes[index] == UInt8(ascii: ",") {
+            index += 1
+            skipWhitespace()
+            return true
+        }
+        guard bytes[index] == close else { return nil }
+        index += 1
+        return false
+    }
+
+    /// A member name of plain ASCII (no escape), its colon consumed and `index` on the value;
+    /// `nil` for any other name.
+    private mutating func plainName() -> UnsafeBufferPointer<UInt8>? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        let start = index + 1
+        let (stop, isASCII) = scanPlain(from: start)
+        guard isASCII, stop < bytes.count, bytes[stop] == UInt8(ascii: "\"") else { return nil }
+        index = stop + 1
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+        index += 1
+        skipWhitespace()
+        return UnsafeBufferPointer(rebasing: bytes[start..<stop])
+    }
+
+    @inline(__always)
+    private static func isName(_ name: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        guard name.count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        for offset in 0..<name.count where name[offset] != expected[offset] { return false }
+        return true
     }
 
     /// Checks a string (UTF-8, escapes, control characters) without building it.

@@ -46,6 +46,10 @@ public struct KubeObject: Sendable, Hashable {
     public var kind: String
     public var metadata: ObjectMeta
     public var raw: JSONValue
+    /// `spec.rules` of an Ingress under review, when the webhook's parser read them straight into
+    /// the view (`AdmissionRequest.objectIngressRules`): `raw` then has no `spec.rules`, and
+    /// `IngressView` reads these. `nil` for every other object.
+    public var ingressRules: [IngressView.Rule]?
 
     /// `nil` when `value` is not an object with string `apiVersion` and `kind`.
     public init?(_ value: JSONValue) {
@@ -57,6 +61,7 @@ public struct KubeObject: Sendable, Hashable {
         self.kind = kind
         self.metadata = ObjectMeta(value["metadata"])
         self.raw = value
+        self.ingressRules = nil
     }
 
     /// The API group (`k8s.nginx.org`), empty for the core group.

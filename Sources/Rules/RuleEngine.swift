@@ -11,6 +11,8 @@ public struct ReviewInput: Sendable {
     public var object: JSONValue?
     /// The object before the change, for UPDATE and DELETE.
     public var oldObject: JSONValue?
+    /// `spec.rules` of `object` read straight into the view (`AdmissionRequest.objectIngressRules`).
+    public var objectIngressRules: [IngressView.Rule]?
 
     public init(operation: AdmissionOperation, kind: GroupVersionKind, namespace: String?, name: String?,
                 object: JSONValue?, oldObject: JSONValue?) {
@@ -25,18 +27,21 @@ public struct ReviewInput: Sendable {
     public init(_ request: AdmissionRequest) {
         self.init(operation: request.operation, kind: request.kind, namespace: request.namespace,
                   name: request.name, object: request.currentObject, oldObject: request.previousObject)
+        objectIngressRules = request.objectIngressRules
     }
 
     /// A CREATE of `object` in `namespace`: how `validate` and the audit judge an object as it stands.
     public init(creating object: KubeObject, namespace: String?) {
         self.init(operation: .create, kind: GroupVersionKind(group: object.group, version: object.version, kind: object.kind),
                   namespace: namespace, name: object.metadata.name, object: object.raw, oldObject: nil)
+        objectIngressRules = object.ingressRules
     }
 
     /// The object the request is judged by (`object`, `oldObject` for DELETE), completed from the
     /// request where the document omits identity (`RuleEngine.kubeObject`).
     public var subject: KubeObject? {
-        (operation == .delete ? oldObject : object).flatMap { RuleEngine.kubeObject($0, input: self) }
+        if operation == .delete { return oldObject.flatMap { RuleEngine.kubeObject($0, input: self) } }
+        return object.flatMap { RuleEngine.kubeObject($0, input: self, ingressRules: objectIngressRules) }
     }
 }
 
@@ -202,13 +207,15 @@ public enum RuleEngine {
 
     /// The object as a `KubeObject`, with `apiVersion`, `kind`, `namespace` and `name` filled in from the
     /// request when the document omits them (the API server always sends them; hand-written reviews may not).
-    static func kubeObject(_ value: JSONValue, input: ReviewInput) -> KubeObject? {
+    /// `ingressRules`: the object's `spec.rules`, read straight into the view (`ReviewInput.objectIngressRules`).
+    static func kubeObject(_ value: JSONValue, input: ReviewInput, ingressRules: [IngressView.Rule]? = nil) -> KubeObject? {
         guard case .object(var members) = value else { return nil }
         if members["apiVersion"]?.stringValue == nil { members["apiVersion"] = .string(input.kind.apiVersion) }
         if members["kind"]?.stringValue == nil { members["kind"] = .string(input.kind.kind) }
         guard var object = KubeObject(.object(members)) else { return nil }
         if object.metadata.namespace == nil { object.metadata.namespace = input.namespace }
         if object.metadata.name == nil { object.metadata.name = input.name }
+        if let ingressRules { object.ingressRules = ingressRules }
         return object
     }
 }
