@@ -187,9 +187,10 @@ extension AdmissionReview {
         return try result.get()
     }
 
-    /// `readingIngressRules: false` keeps an Ingress's `spec.rules` in the tree (the reference the
-    /// tests hold the direct reading to).
-    static func decodeRequest(from data: Data, readingIngressRules: Bool) throws(AdmissionReviewDecodingError) -> AdmissionRequest {
+    /// `readingIngressRules: false` keeps an Ingress's `spec.rules` in the tree: the reference the
+    /// tests and the AdmissionReview fuzzer hold the direct reading to.
+    @_spi(Testing)
+    public static func decodeRequest(from data: Data, readingIngressRules: Bool) throws(AdmissionReviewDecodingError) -> AdmissionRequest {
         let result: Result<AdmissionRequest, AdmissionReviewDecodingError> = data.withUnsafeBytes { raw in
             Result { () throws(AdmissionReviewDecodingError) in try decodeRequest(bytes: raw, readingIngressRules: readingIngressRules) }
         }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import KubeModel
+@_spi(Testing) @testable import KubeModel
 @testable import Rules
 
 /// The webhook reads `spec.rules` of an Ingress under review straight from the body into the view
