@@ -87,8 +87,10 @@ public struct AdmissionRequest: Encodable, Sendable, Equatable {
     public var dryRun: Bool?
     public var options: JSONValue?
     /// `spec.rules` of `object`, when `AdmissionReview.decodeRequest` read them straight into the
-    /// view (an Ingress review of the shape the API server sends): `object` then has no
-    /// `spec.rules`. Carried to `KubeObject.ingressRules` by the rule engine; not encoded.
+    /// view (a `kind` naming Ingress came before `object`, and the rules have the shape the API
+    /// server sends): `object` then has no `spec.rules`. Carried to `KubeObject.ingressRules` by
+    /// the rule engine; not encoded, so an encoded request lacks them (as it lacks the members
+    /// `JSONParser.Retention.admissionReview` drops). Replace it together with `object`.
     public var objectIngressRules: [IngressView.Rule]?
 
     private enum CodingKeys: String, CodingKey {

@@ -533,9 +533,9 @@ public struct JSONParser {
     // MARK: An Ingress's `spec.rules`, read straight into the view
 
     /// Reads `spec.rules` of the Ingress under review into `IngressView.Rule`s, exactly as
-    /// `IngressView` reads them from the tree, when each rule, `http`, path, backend and service is
-    /// an object or null and no member the view reads appears twice in one object: the shape the
-    /// API server sends. Then none of the objects of the paths is built, kept or freed: in an
+    /// `IngressView` reads them from the tree, when each rule and path is an object, `rules`,
+    /// `http`, `paths`, `backend` and `service` are objects, arrays or null as the view expects, and
+    /// no member the view reads appears twice in one object: the shape the API server sends. Then none of the objects of the paths is built, kept or freed: in an
     /// Ingress of many paths they were most of a review. Member names are compared by their bytes
     /// (a name with an escape or a byte beyond ASCII ends the reading here); the strings the view
     /// reads are parsed as the tree parses them; other members are checked and skipped, as dropped
@@ -546,7 +546,8 @@ public struct JSONParser {
     /// the outcome, finding or error, is always the tree's.
     private mutating func readIngressRules(depth: Int) -> [IngressView.Rule]? {
         let start = index
-        // The deepest value read here (a service's members) is seven levels below `spec`.
+        // The deepest value read here (a service's members) is seven levels below `spec`, which
+        // is at depth 4 in a review: never near the limit, but the reader must not rely on that.
         guard depth + 8 <= Self.maximumDepth else { return nil }
         do {
             if let rules = try plainIngressRules(depth: depth) { return rules }

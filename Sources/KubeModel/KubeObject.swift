@@ -48,7 +48,8 @@ public struct KubeObject: Sendable, Hashable {
     public var raw: JSONValue
     /// `spec.rules` of an Ingress under review, when the webhook's parser read them straight into
     /// the view (`AdmissionRequest.objectIngressRules`): `raw` then has no `spec.rules`, and
-    /// `IngressView` reads these. `nil` for every other object.
+    /// `IngressView` reads these. `nil` for every other object (and for every object not decoded
+    /// from an AdmissionReview). Set together with `raw`: replacing one alone leaves them apart.
     public var ingressRules: [IngressView.Rule]?
 
     /// `nil` when `value` is not an object with string `apiVersion` and `kind`.

@@ -11,7 +11,8 @@ public struct ReviewInput: Sendable {
     public var object: JSONValue?
     /// The object before the change, for UPDATE and DELETE.
     public var oldObject: JSONValue?
-    /// `spec.rules` of `object` read straight into the view (`AdmissionRequest.objectIngressRules`).
+    /// `spec.rules` of `object` read straight into the view (`AdmissionRequest.objectIngressRules`);
+    /// replace it together with `object`.
     public var objectIngressRules: [IngressView.Rule]?
 
     public init(operation: AdmissionOperation, kind: GroupVersionKind, namespace: String?, name: String?,

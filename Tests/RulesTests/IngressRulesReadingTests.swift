@@ -130,6 +130,22 @@ import Testing
             #expect(text != review)
             Self.agree(text, "\(text)")
         }
+        // A read after a repeated `spec` or `request` holds.
+        let emptySpecFirst = review.replacingOccurrences(of: #""spec":{"ingressClassName":"nginx""#, with: #""spec":{},"spec":{"ingressClassName":"nginx""#)
+        #expect(emptySpecFirst != review && Self.agree(emptySpecFirst) == true)
+        let requestPart = String(review[review.range(of: #""request":"#)!.lowerBound...].dropLast())
+        let twoRequests = String(review.dropLast()) + "," + requestPart + "}"
+        #expect(Self.agree(twoRequests) == true)
+        let secondWithoutRules = String(review.dropLast()) + "," + requestPart.replacingOccurrences(of: #","rules":\#(plain)"#, with: "") + "}"
+        #expect(Self.agree(secondWithoutRules) == false)
+        // A DELETE judges oldObject (in the tree) even when `object` was read; a later `kind` that
+        // is not Ingress is judged as that kind both ways.
+        let deleting = review.replacingOccurrences(of: #""operation":"CREATE""#, with: #""operation":"DELETE""#)
+            .replacingOccurrences(of: #""oldObject":null"#, with: #""oldObject":{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"cafe"},"spec":{"rules":\#(plain)}}"#)
+        #expect(Self.agree(deleting) == true)
+        let kindAfter = String(review.dropLast(2)) + #","kind":{"group":"","version":"v1","kind":"Pod"}}}"#
+        #expect(Self.agree(kindAfter) == true)
+
         // An oldObject's rules stay in the tree; only the reviewed object's are read.
         let update = Self.review(rules: plain, operation: "UPDATE")
         #expect(Self.agree(update) == true)
