@@ -210,6 +210,9 @@ public struct WebhookResponder: HTTPResponder {
         let callback = NIOLoopBound((answered, context), eventLoop: loop)
         Task(executorPreference: EventLoopTaskExecutor(loop)) {
             let reply = await finish(first, start: start, expires: expires, connection: channel)
+            // `loop` is one of NIO's singleton loops (Hummingbird's default group), which are
+            // never shut down, so `answered` always runs and gives back the review's body budget.
+            // A server on a group of its own would have to release it when `execute` cannot run.
             loop.execute {
                 let (answered, context) = callback.value
                 answered(reply, context)
