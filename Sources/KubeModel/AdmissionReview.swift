@@ -183,10 +183,7 @@ extension AdmissionReview {
     /// an Ingress's `spec.rules` are read straight into `objectIngressRules` when they have the
     /// usual shape (`JSONParser.parseAdmissionReview`).
     public static func decodeRequest(from data: Data) throws(AdmissionReviewDecodingError) -> AdmissionRequest {
-        let result: Result<AdmissionRequest, AdmissionReviewDecodingError> = data.withUnsafeBytes { raw in
-            Result { () throws(AdmissionReviewDecodingError) in try decodeRequest(bytes: raw, readingIngressRules: true) }
-        }
-        return try result.get()
+        try decodeRequest(from: data, readingIngressRules: true)
     }
 
     /// `readingIngressRules: false` keeps an Ingress's `spec.rules` in the tree: the reference the

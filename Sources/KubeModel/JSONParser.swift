@@ -48,13 +48,7 @@ public struct JSONParser {
     /// Parses one JSON text straight from memory the caller owns (a NIO `ByteBuffer`'s readable
     /// bytes), so the body is never copied into a `Data` first.
     public static func parse(bytes raw: UnsafeRawBufferPointer, retaining retention: Retention = .everything) throws(SyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes: raw.bindMemory(to: UInt8.self))
-        defer { parser.scratch.release() }
-        parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0, role: retention == .admissionReview ? .review : .other)
-        parser.skipWhitespace()
-        guard parser.index == parser.bytes.count else { throw parser.error("unexpected data after the JSON value") }
-        return value
+        try parseDocument(raw, role: retention == .admissionReview ? .review : .other, readingIngressRules: false).root
     }
 
     /// Parses an AdmissionReview as `Retention.admissionReview` does, and reads `spec.rules` of
@@ -64,11 +58,17 @@ public struct JSONParser {
     /// `readingIngressRules: false` is `parse(bytes:retaining: .admissionReview)`.
     static func parseAdmissionReview(bytes raw: UnsafeRawBufferPointer,
                                      readingIngressRules: Bool = true) throws(SyntaxError) -> (root: JSONValue, ingressRules: [IngressView.Rule]?) {
+        try parseDocument(raw, role: .review, readingIngressRules: readingIngressRules)
+    }
+
+    /// One JSON text (surrounding whitespace allowed, nothing else), its top value in `role`.
+    private static func parseDocument(_ raw: UnsafeRawBufferPointer, role: Role,
+                                      readingIngressRules: Bool) throws(SyntaxError) -> (root: JSONValue, ingressRules: [IngressView.Rule]?) {
         var parser = JSONParser(bytes: raw.bindMemory(to: UInt8.self))
         parser.readsIngressRules = readingIngressRules
         defer { parser.scratch.release() }
         parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0, role: .review)
+        let value = try parser.parseValue(depth: 0, role: role)
         parser.skipWhitespace()
         guard parser.index == parser.bytes.count else { throw parser.error("unexpected data after the JSON value") }
         return (value, parser.ingressRules)
@@ -424,10 +424,8 @@ public struct JSONParser {
                     if role == .request, Self.isIngressKind(key, value) { reviewsIngress = true }
                     scratch.push(JSONObject.Member(key: key, value: value))
                 }
-            } else if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
-                try skipString()  // an Ingress path's `pathType`: no call for a string
             } else {
-                try skipValue(depth: depth)
+                try skipMember(depth: depth)
             }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
@@ -584,7 +582,7 @@ public struct JSONParser {
                     rule.paths = paths
                 }
             } else {
-                try parser.skipValue(depth: depth)
+                try parser.skipMember(depth: depth)
             }
             return true
         }
@@ -594,17 +592,9 @@ public struct JSONParser {
     /// A rule's `http`, an object at `depth`: its paths.
     private mutating func plainIngressHTTP(rule: Int, depth: Int) throws(SyntaxError) -> [IngressView.Path]? {
         var paths: [IngressView.Path] = []
-        var seen = false
-        let read = try plainMembers { (parser: inout JSONParser, name) throws(SyntaxError) -> Bool in
-            if Self.isName(name, "paths") {
-                guard Self.first(&seen) else { return false }
-                if !parser.skipNull() {
-                    guard let read = try parser.plainIngressPaths(rule: rule, depth: depth + 1) else { return false }
-                    paths = read
-                }
-            } else {
-                try parser.skipValue(depth: depth)
-            }
+        let read = try plainMember("paths", depth: depth) { (parser: inout JSONParser) throws(SyntaxError) -> Bool in
+            guard let read = try parser.plainIngressPaths(rule: rule, depth: depth + 1) else { return false }
+            paths = read
             return true
         }
         return read ? paths : nil
@@ -633,40 +623,48 @@ public struct JSONParser {
             } else if Self.isName(name, "backend") {
                 guard Self.first(&seen.backend) else { return false }
                 if !parser.skipNull() {
-                    guard let serviceName = try parser.plainServiceName(depth: depth + 1, container: true) else { return false }
+                    guard let serviceName = try parser.plainBackendServiceName(depth: depth + 1) else { return false }
                     path.backend.serviceName = serviceName
                 }
-            } else if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") {
-                try parser.skipString()  // `pathType`
             } else {
-                try parser.skipValue(depth: depth)
+                try parser.skipMember(depth: depth)  // `pathType`
             }
             return true
         }
         return read ? path : nil
     }
 
-    /// `service.name` of a backend (`container`, an object at `depth` with a member `service`) or
-    /// of its service (an object at `depth` with a member `name`). `.some(nil)` when absent, null
-    /// or not a string, as the view reads it; `nil` when the reading must stop.
-    private mutating func plainServiceName(depth: Int, container: Bool) throws(SyntaxError) -> String?? {
+    /// `service.name` of a backend, an object at `depth`: `.some(nil)` when `service` or its `name`
+    /// is absent, null or (`name`) not a string, as the view reads it; `nil` when the reading must stop.
+    private mutating func plainBackendServiceName(depth: Int) throws(SyntaxError) -> String?? {
         var serviceName: String?
-        var seen = false
-        let read = try plainMembers { (parser: inout JSONParser, name) throws(SyntaxError) -> Bool in
-            if Self.isName(name, container ? "service" : "name") {
-                guard Self.first(&seen) else { return false }
-                if !container {
-                    serviceName = try parser.plainStringOrSkip(depth: depth)
-                } else if !parser.skipNull() {
-                    guard let read = try parser.plainServiceName(depth: depth + 1, container: false) else { return false }
-                    serviceName = read
-                }
-            } else {
-                try parser.skipValue(depth: depth)  // `port`, a `resource` backend
+        let read = try plainMember("service", depth: depth) { (parser: inout JSONParser) throws(SyntaxError) -> Bool in
+            try parser.plainMember("name", depth: depth + 1) { (parser: inout JSONParser) throws(SyntaxError) -> Bool in
+                serviceName = try parser.plainStringOrSkip(depth: depth + 1)
+                return true
             }
-            return true
         }
         return read ? .some(serviceName) : nil
+    }
+
+    /// Reads an object at `depth` of which the view reads one member, `name`: `value` reads it
+    /// (unless it is null, which the view reads as absent) and returns `false` where the reading
+    /// must stop; the other members are checked and skipped, and a repeated `name` stops it.
+    /// Whether the object was read through its `}`.
+    @inline(__always)
+    private mutating func plainMember(
+        _ name: StaticString, depth: Int, _ value: (inout JSONParser) throws(SyntaxError) -> Bool
+    ) throws(SyntaxError) -> Bool {
+        var seen = false
+        return try plainMembers { (parser: inout JSONParser, member) throws(SyntaxError) -> Bool in
+            guard Self.isName(member, name) else {
+                try parser.skipMember(depth: depth)
+                return true
+            }
+            guard Self.first(&seen) else { return false }
+            if parser.skipNull() { return true }
+            return try value(&parser)
+        }
     }
 
     /// Reads the object here member by member: `member` gets the parser on each member's value
@@ -720,6 +718,7 @@ public struct JSONParser {
 
     /// Consumes `open` and the whitespace after it: whether the container is empty (then its
     /// `close` is consumed too); `nil` when the value here is not such a container.
+    @inline(__always)
     private mutating func plainOpen(_ open: UInt8, _ close: UInt8) -> Bool? {
         guard index < bytes.count, bytes[index] == open else { return nil }
         index += 1
@@ -731,6 +730,7 @@ public struct JSONParser {
 
     /// After an item: `true` at a `,` (consumed, with the whitespace after it), `false` at
     /// `close` (consumed); `nil` at anything else.
+    @inline(__always)
     private mutating func plainNext(_ close: UInt8) -> Bool? {
         skipWhitespace()
         guard index < bytes.count else { return nil }
@@ -746,6 +746,7 @@ public struct JSONParser {
 
     /// A member name of plain ASCII (no escape), its colon consumed and `index` on the value;
     /// `nil` for any other name.
+    @inline(__always)
     private mutating func plainName() -> UnsafeBufferPointer<UInt8>? {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
         let start = index + 1
@@ -765,6 +766,17 @@ public struct JSONParser {
         let expected = literal.utf8Start
         for offset in 0..<name.count where name[offset] != expected[offset] { return false }
         return true
+    }
+
+    /// Checks the value of a member not kept, of an object at `depth`, without building it: a
+    /// string (an Ingress path's `pathType`) without a call.
+    @inline(__always)
+    private mutating func skipMember(depth: Int) throws(SyntaxError) {
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            try skipString()
+        } else {
+            try skipValue(depth: depth)
+        }
     }
 
     /// Checks a string (UTF-8, escapes, control characters) without building it.

@@ -216,7 +216,7 @@ public enum RuleEngine {
         guard var object = KubeObject(.object(members)) else { return nil }
         if object.metadata.namespace == nil { object.metadata.namespace = input.namespace }
         if object.metadata.name == nil { object.metadata.name = input.name }
-        if let ingressRules { object.ingressRules = ingressRules }
+        object.ingressRules = ingressRules
         return object
     }
 }
